@@ -1,0 +1,46 @@
+# threadguard — two commands on a fresh machine: `make run` and `make test`.
+# Every target installs what it needs first (a .venv with the project and its dev tools).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SEEDS ?= ../shared/seeds
+SEED_PAGE := $(SEEDS)/004_f987b5801adb0d07.txt
+SEED_ORIGINAL := $(SEEDS)/000_995f28ecffe272e4.txt
+LINTED := app training tests benchmarks
+
+.PHONY: install run test lint typecheck pytest bench evaluate clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	@test -f $(SEED_PAGE) || { echo "make run: $(SEED_PAGE) is missing (set SEEDS=...)" >&2; exit 2; }
+	$(BIN)/threadguard parse $(SEED_PAGE) --original $(SEED_ORIGINAL)
+
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python benchmarks/parse_bench.py
+
+evaluate: install
+	@echo "make evaluate: no trained model yet; the models issue adds the evaluation report." >&2
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
