@@ -1,0 +1,267 @@
+"""Comment pages of unknown software: repeated comment blocks found by their classes.
+
+A comment block is an element whose class names a comment, reply, post or message
+("comment", "forum-post", "reply", "message") and that holds an author and some text.
+Every class seen on the page (outside sidebars, widgets and navigation) is a candidate
+group; the group with the most such blocks wins, the outer one on a tie (`li.comment`
+over the `div.comment-body` inside it). A block inside another block of the group is its
+reply; when the blocks are flat, indentation classes ("depth-2", "level-1", "indent-3")
+or `data-depth` give the nesting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.domain import Thread
+from app.errors import ParseError
+from app.threads.htmlutil import (
+    CommentMarkup,
+    Element,
+    HtmlPage,
+    Role,
+    class_tokens,
+    collect_comments,
+    comment_id_from_anchor,
+    finish,
+    is_noise,
+    load_page,
+)
+from app.threads.options import ParseOptions
+from app.threads.tree import RawComment
+
+FORMAT = "html-generic"
+
+_KEY_RE = re.compile(r"comment|reply|post|message", re.IGNORECASE)
+# Class names that name a part of a comment or a container of many, not one comment.
+_NOT_A_BLOCK_RE = re.compile(
+    r"(?:list|lists|area|form|respond|section|holder|container|wrapper|wrap|nav|navigation|"
+    r"count|counts|link|links|title|header|footer|meta|metadata|date|time|author|avatar|"
+    r"content|body|text|actions?|buttons?|icon|comments|replies|posts|messages|children|"
+    r"threads?|feed|field|input|editor|toolbar|pages?|pagination|tags?|categor(?:y|ies)|"
+    r"id|num|number|permalink|share|likes?|votes?|rating|score|notes|closed|open|"
+    r"status|heading|label|format|type|template|single|navigation|policy)$",
+    re.IGNORECASE,
+)
+_MAX_GROUPS = 4
+_MIN_BLOCKS = 2
+"""Blocks a group needs, unless its class says "comment" (then one is enough)."""
+
+_CHROME_PARTS = (
+    "avatar",
+    "button",
+    "signature",
+    "toolbar",
+    "replylink",
+    "reply-link",
+    "share",
+    "vote",
+    "report",
+    "reaction",
+    "screen-reader",
+)
+_CHROME_WORDS = frozenset({"like", "likes", "edit", "btn", "actions", "action", "controls"})
+_CHROME_WORDS |= {"menu", "flag", "reply", "quote-button", "permalink-button"}
+_AUTHOR_PARTS = ("author", "username", "poster", "commenter", "byline", "nickname")
+_AUTHOR_WORDS = frozenset({"user", "name", "fn", "nick", "who", "from"})
+_DATE_PARTS = ("timestamp", "date", "posted", "published")
+_DATE_WORDS = frozenset({"time", "ago", "when"})
+_BODY_PARTS = ("content", "message", "text")
+_BOX_PARTS = ("body",)
+_WORD_SPLIT_RE = re.compile(r"[-_]+")
+_LEVEL_ATTRS = ("data-depth", "data-level", "data-indent")
+_ID_ATTRS = ("data-comment-id", "data-post-id", "data-id")
+
+
+class GenericMarkup(CommentMarkup):
+    """Roles guessed from common class-name words, for one chosen group of blocks."""
+
+    def __init__(self, key: str, tag: str, blocks: list[Element]) -> None:
+        self.comment_tags = ((tag,),)
+        super().__init__()
+        self.key = key
+        self._key_words = set(_WORD_SPLIT_RE.split(key))
+        self.blocks = set(blocks)
+        levels = [lv for lv in (self._raw_level(b) for b in blocks) if lv is not None]
+        # Levels may count from 0 or 1; the walk wants the top level to be 1.
+        self._level_offset = 1 - min(levels) if levels else 0
+
+    comment_tags: tuple[tuple[str, ...], ...] = ()
+    merge_nested = False
+
+    def role(self, element: Element) -> Role:
+        """COMMENT for the group's blocks; otherwise guessed from itemprop and class."""
+        if element in self.blocks:
+            return Role.COMMENT
+        itemprop = element.get("itemprop")
+        if itemprop in ("author", "creator"):
+            return Role.AUTHOR
+        if itemprop in ("text", "commentText", "articleBody"):
+            return Role.BODY
+        if itemprop in ("dateCreated", "datePublished"):
+            return Role.DATE if element.tag == "time" else Role.DATE_BOX
+        role = super().role(element)
+        if role is Role.COMMENT:
+            # A class that names a comment but is not the chosen group: an ordinary box.
+            return Role.OTHER
+        if role is Role.OTHER and element.tag == "cite":
+            return Role.AUTHOR
+        return role
+
+    def outside_body(self, element: Element) -> bool:
+        """True for what a block's body text leaves out: chrome and nested blocks."""
+        return self.role(element) in (Role.CHROME, Role.COMMENT, Role.CHILDREN)
+
+    def classify(self, tokens: list[str]) -> Role:
+        """The role an element's class names give it."""
+        best = Role.OTHER
+        for token in tokens:
+            low = token.lower()
+            if low == self.key:
+                continue
+            # "reply-text" in a group of "reply" blocks is the reply's text, not a button.
+            words = set(_WORD_SPLIT_RE.split(low)) - self._key_words
+            if any(p in low for p in _CHROME_PARTS) or not _CHROME_WORDS.isdisjoint(words):
+                return Role.CHROME
+            if any(p in low for p in _AUTHOR_PARTS) or not _AUTHOR_WORDS.isdisjoint(words):
+                best = Role.AUTHOR
+            elif best is not Role.AUTHOR and (
+                any(p in low for p in _DATE_PARTS) or not _DATE_WORDS.isdisjoint(words)
+            ):
+                best = Role.DATE_BOX
+            elif best is Role.OTHER and any(p in low for p in _BODY_PARTS):
+                best = Role.BODY
+            elif best is Role.OTHER and any(p in low for p in _BOX_PARTS):
+                best = Role.BODY_BOX
+        return best
+
+    def comment_id(self, element: Element) -> str | None:
+        """The block's id ("comment-12" -> "12"), else a data-*-id attribute."""
+        anchor = element.get("id")
+        if anchor:
+            return comment_id_from_anchor(anchor)
+        for name in _ID_ATTRS:
+            value = element.get(name)
+            if value:
+                return value.strip()
+        return None
+
+    def level(self, element: Element) -> int | None:
+        """The block's indentation level, counted from 1."""
+        raw = self._raw_level(element)
+        return None if raw is None else raw + self._level_offset
+
+    def _raw_level(self, element: Element) -> int | None:
+        for name in _LEVEL_ATTRS:
+            value = (element.get(name) or "").strip()
+            if value.isdigit():
+                return int(value)
+        return super().level(element)
+
+
+@dataclass(slots=True)
+class _Group:
+    key: str
+    tag: str
+    blocks: list[Element]
+    first: int
+    """Document position of the first block (earlier means outer on a tie)."""
+
+
+def _is_key(token: str, cache: dict[str, bool]) -> bool:
+    known = cache.get(token)
+    if known is None:
+        low = token.lower()
+        known = bool(_KEY_RE.search(low)) and not _NOT_A_BLOCK_RE.search(low)
+        known = known and not any(ch.isdigit() for ch in low)
+        cache[token] = known
+    return known
+
+
+def _candidate_groups(page: HtmlPage) -> list[_Group]:
+    """Groups of elements sharing a tag and a comment-like class, largest first."""
+    groups: dict[tuple[str, str], _Group] = {}
+    cache: dict[str, bool] = {}
+    article_line = _article_ancestors(page)
+    position = 0
+    stack: list[Element] = [page.root]
+    while stack:
+        element = stack.pop()
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        position += 1
+        tokens = class_tokens(element)
+        # Forum software wraps its posts in a moderation <form>; other furniture is out.
+        if tag != "form" and is_noise(element, tokens):
+            continue
+        if element not in article_line:
+            for token in tokens:
+                if _is_key(token, cache):
+                    group = groups.get((tag, token.lower()))
+                    if group is None:
+                        group = groups[(tag, token.lower())] = _Group(
+                            token.lower(), tag, [], position
+                        )
+                    group.blocks.append(element)
+        if len(element):
+            stack.extend(reversed(element))
+    ranked = sorted(groups.values(), key=lambda g: (-len(g.blocks), g.first))
+    return ranked[:_MAX_GROUPS]
+
+
+def _article_ancestors(page: HtmlPage) -> set[Element]:
+    """The article body and every element around it: they hold the post, not a comment."""
+    first = page.outline.first
+    body = next(
+        (
+            first[k]
+            for k in ("itemprop:articleBody", "body:entry-content", "body:post-body")
+            if k in first
+        ),
+        None,
+    )
+    out: set[Element] = set()
+    while body is not None:
+        out.add(body)
+        body = body.getparent()
+    return out
+
+
+def _read_group(group: _Group, page: HtmlPage) -> tuple[list[RawComment], int]:
+    markup = GenericMarkup(group.key, group.tag, group.blocks)
+    records = collect_comments([page.root], markup, page)
+    good = sum(1 for r in records if r.author and r.text)
+    return records, good
+
+
+def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
+    """The comments of an already parsed page found as repeated blocks; None when no
+    group of blocks with authors and text is found."""
+    best: tuple[int, int, list[RawComment]] | None = None
+    for group in _candidate_groups(page):
+        records, good = _read_group(group, page)
+        needed = 1 if "comment" in group.key else _MIN_BLOCKS
+        if good < needed:
+            continue
+        if best is None or good > best[0] or (good == best[0] and group.first < best[1]):
+            best = (good, group.first, records)
+    if best is None:
+        return None
+    return finish(page, best[2], source_format=FORMAT)
+
+
+def parse(data: bytes, options: ParseOptions) -> Thread:
+    """Parse an HTML page of unknown software by its repeated comment blocks.
+
+    Raises:
+        ParseError: the page is not HTML, or has no repeated blocks with authors and text.
+    """
+    thread = from_tree(load_page(data, options), options)
+    if thread is None:
+        raise ParseError(
+            "HTML page has no repeated comment blocks (elements sharing a class with "
+            "comment, reply, post or message in it, each with an author and text)"
+        )
+    return thread

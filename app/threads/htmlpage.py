@@ -1,0 +1,53 @@
+"""An HTML comment page of any kind: parsed once, then read by the variant that fits.
+
+The variants are tried in order of how sure their markup makes us: WordPress (its
+comment list, else JSON-LD comments), Blogger, then a recognised comments section that
+is empty (a valid thread with no comments), then the generic reader that looks for
+repeated comment blocks. The thread's `source_format` names the variant that read it, so
+`parse(..., format=thread.source_format)` reads the same page the same way.
+"""
+
+from __future__ import annotations
+
+from app.domain import Thread
+from app.errors import ParseError
+from app.threads import blogger, generic_html, wordpress
+from app.threads.htmlutil import HtmlPage, load_page
+from app.threads.options import ParseOptions
+
+FORMAT = "html"
+
+NOT_FOUND = (
+    "HTML page has no comments section that threadguard recognises (looked for WordPress "
+    "ol.comment-list / ol.commentlist, Blogger #comment-holder / dl#comments-block, JSON-LD "
+    "Comment objects, and repeated comment / reply / post blocks with an author and text)"
+)
+
+
+def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
+    """The comments of an already parsed page by whichever variant recognises it."""
+    from_wordpress = wordpress.from_tree(page, options)
+    if from_wordpress is not None and from_wordpress.comments:
+        return from_wordpress
+    from_blogger = blogger.from_tree(page, options)
+    if from_blogger is not None and from_blogger.comments:
+        return from_blogger
+    # A comments section the page marks as such, even an empty one, outranks a guess at
+    # repeated blocks (which could be the "related posts" of a post nobody commented on).
+    recognised = from_wordpress if from_wordpress is not None else from_blogger
+    if recognised is not None:
+        return recognised
+    return generic_html.from_tree(page, options)
+
+
+def parse(data: bytes, options: ParseOptions) -> Thread:
+    """Parse an HTML post page with its comments, whatever software rendered it.
+
+    Raises:
+        ParseError: the page is not HTML, is nested too deeply, or has no comments
+            section that any variant recognises.
+    """
+    thread = from_tree(load_page(data, options), options)
+    if thread is None:
+        raise ParseError(NOT_FOUND)
+    return thread
