@@ -1,0 +1,1 @@
+"""threadguard training: the dataset registry, loaders, training and evaluation (not shipped)."""

@@ -1,0 +1,111 @@
+"""`python -m training`: check a data dir against the dataset registry, and refresh the registry.
+
+Findings go to stdout, errors to stderr as `error: <message>`. Exit codes: 0 all good,
+1 the data dir and the registry differ, 2 bad input (missing data dir, broken registry).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from app.errors import AppError
+from training.registry import (
+    DEFAULT_REGISTRY,
+    format_registry,
+    load_registry,
+    refresh_files,
+    render_table,
+    replace_table,
+    verify,
+)
+
+app = typer.Typer(
+    help="threadguard training tools: the registry of public datasets (data/datasets.toml).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+registry_app = typer.Typer(
+    help="Regenerate data/datasets.toml and the table in data/README.md.",
+    no_args_is_help=True,
+)
+app.add_typer(registry_app, name="registry")
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", help="The folder holding the datasets, e.g. ../shared/datasets."),
+]
+RegistryPath = Annotated[
+    Path,
+    typer.Option("--registry", help="The registry file (default: data/datasets.toml)."),
+]
+
+
+def _fail(exc: AppError) -> NoReturn:
+    typer.echo(f"error: {exc.message}", err=True)
+    raise typer.Exit(exc.exit_code) from exc
+
+
+@app.command("verify")
+def verify_command(data_dir: DataDir, registry: RegistryPath = DEFAULT_REGISTRY) -> None:
+    """Check every file in DATA_DIR against the registry: sizes, sha256 sums, nothing extra."""
+    try:
+        loaded = load_registry(registry)
+        problems = verify(data_dir, loaded)
+    except AppError as exc:
+        _fail(exc)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        raise typer.Exit(1)
+    documents = len(loaded.documents)
+    typer.echo(
+        f"{loaded.file_count} files in {len(loaded.datasets)} datasets verified"
+        + (f", plus {documents} document{'s' if documents != 1 else ''}" if documents else "")
+    )
+
+
+@registry_app.command("write")
+def write_command(data_dir: DataDir, registry: RegistryPath = DEFAULT_REGISTRY) -> None:
+    """Recompute the file entries (bytes, sha256) from DATA_DIR, keeping hand-written fields.
+
+    Also re-renders the datasets table of the README.md beside the registry, if it has one.
+    """
+    try:
+        refreshed = refresh_files(load_registry(registry), data_dir)
+    except AppError as exc:
+        _fail(exc)
+    new = refreshed.registry
+    readme = registry.parent / "README.md"
+    readme_text: str | None = None
+    if readme.exists():
+        try:
+            readme_text = replace_table(readme.read_text(encoding="utf-8"), render_table(new))
+        except AppError as exc:
+            typer.echo(f"note: {readme} not updated: {exc.message}", err=True)
+    registry.write_text(format_registry(new), encoding="utf-8")
+    typer.echo(f"wrote {registry}: {new.file_count} files in {len(new.datasets)} datasets")
+    if readme_text is not None:
+        readme.write_text(readme_text, encoding="utf-8")
+        typer.echo(f"updated the datasets table in {readme}")
+    for warning in refreshed.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if refreshed.warnings:
+        raise typer.Exit(1)
+
+
+@registry_app.command("table")
+def table_command(registry: RegistryPath = DEFAULT_REGISTRY) -> None:
+    """Print the README's markdown table of datasets, rendered from the registry."""
+    try:
+        loaded = load_registry(registry)
+    except AppError as exc:
+        _fail(exc)
+    typer.echo(render_table(loaded))
+
+
+if __name__ == "__main__":
+    app(prog_name="python -m training")
