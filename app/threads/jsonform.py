@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from app.domain import Thread
-from app.errors import ParseError
+from app.threads.jsonutil import load_json
 from app.threads.options import ParseOptions, decode_text
 
 
@@ -15,12 +13,5 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
     Raises:
         ParseError: not JSON, or not a consistent thread.
     """
-    try:
-        value = json.loads(decode_text(data))
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
-    except RecursionError as exc:
-        raise ParseError("JSON is nested too deeply to read") from exc
+    value = load_json(decode_text(data))
     return Thread.from_dict(value)

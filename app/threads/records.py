@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ from typing import Any
 from app.domain import Article, Paragraph, Thread
 from app.errors import ParseError
 from app.threads.dates import parse_date
+from app.threads.jsonutil import describe_type, load_json
 from app.threads.options import CANDIDATES, Columns, ParseOptions, decode_text, normalise_name
 from app.threads.tree import RawComment, build_thread
 from app.threads.xmlutil import plain_paragraphs, plain_to_text
@@ -63,7 +63,7 @@ def parse_json(data: bytes, options: ParseOptions) -> Thread:
         ParseError: not JSON, no comment array, a record that is not an object, no id or
             text field, or a record with a missing id or a non-text body.
     """
-    value = _load_json(decode_text(data), "JSON")
+    value = load_json(decode_text(data), "JSON")
     article = Article()
     url: str | None = None
     if isinstance(value, dict):
@@ -79,7 +79,7 @@ def parse_json(data: bytes, options: ParseOptions) -> Thread:
     elif isinstance(value, list):
         rows = value
     else:
-        raise ParseError(f"JSON is {_type(value)}; expected an array of comment objects")
+        raise ParseError(f"JSON is {describe_type(value)}; expected an array of comment objects")
     labelled = [(f"record {n}", row) for n, row in enumerate(rows, 1)]
     return _build(labelled, options, article=article, url=url, source_format="json")
 
@@ -94,7 +94,7 @@ def parse_jsonl(data: bytes, options: ParseOptions) -> Thread:
     rows: list[tuple[str, Any]] = []
     for number, line in enumerate(decode_text(data).split("\n"), 1):
         if line.strip():
-            rows.append((f"line {number}", _load_json(line, f"line {number}")))
+            rows.append((f"line {number}", load_json(line, f"line {number}")))
     return _build(rows, options, article=Article(), url=None, source_format="jsonl")
 
 
@@ -131,19 +131,6 @@ def parse_csv(data: bytes, options: ParseOptions) -> Thread:
     return _build(rows, options, article=Article(), url=None, source_format="csv", seen=names)
 
 
-def _load_json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if where == "JSON":
-            raise ParseError(
-                f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from exc
-        raise ParseError(f"{where} is not valid JSON (column {exc.colno}: {exc.msg})") from exc
-    except RecursionError as exc:
-        raise ParseError(f"JSON is nested too deeply to read ({where})") from exc
-
-
 def _sniff_delimiter(text: str) -> str:
     """The delimiter the header line uses most; a header rarely contains the others."""
     first = text.lstrip("\r\n").split("\n", 1)[0]
@@ -163,7 +150,7 @@ def _build(
 ) -> Thread:
     for where, row in rows:
         if not isinstance(row, dict):
-            raise ParseError(f"{where} is {_type(row)}, not an object")
+            raise ParseError(f"{where} is {describe_type(row)}, not an object")
     if seen is None and not rows:
         return build_thread(
             [], article=article, url=options.url or url, source_format=source_format
@@ -244,7 +231,9 @@ def _records(rows: list[tuple[str, Any]], fields: _Fields) -> Iterator[RawCommen
             parent = None
         body = row.get(fields.text)
         if body is not None and not isinstance(body, str):
-            raise ParseError(f"{where}: the text field {fields.text!r} is {_type(body)}, not text")
+            raise ParseError(
+                f"{where}: the text field {fields.text!r} is {describe_type(body)}, not text"
+            )
         date = row.get(fields.date) if fields.date else None
         yield RawComment(
             comment_id=comment_id,
@@ -267,7 +256,7 @@ def _id_text(value: Any, where: str, field: str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ParseError(f"{where}: the id field {field!r} is {_type(value)}, not an id")
+        raise ParseError(f"{where}: the id field {field!r} is {describe_type(value)}, not an id")
     if isinstance(value, float):
         if math.isnan(value):
             return None
@@ -285,7 +274,7 @@ def _author(value: Any, where: str) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if not isinstance(value, str | int | float):
-        raise ParseError(f"{where}: the author is {_type(value)}, not a name")
+        raise ParseError(f"{where}: the author is {describe_type(value)}, not a name")
     return str(value).strip() or None
 
 
@@ -314,17 +303,3 @@ def _article(value: dict[str, Any]) -> Article:
         posted_at=parse_date(date) if isinstance(date, str | int | float) else None,
         paragraphs=tuple(Paragraph(p) for p in plain_paragraphs(text)),
     )
-
-
-def _type(value: Any) -> str:
-    names = {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-    }
-    if value is None:
-        return "null"
-    return names.get(type(value), f"a {type(value).__name__}")

@@ -15,12 +15,12 @@ emphasis marks are gone), else from the Markdown ``body``.
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from app.domain import Article, Paragraph, Thread
 from app.errors import ParseError
 from app.threads.dates import parse_date
+from app.threads.jsonutil import describe_type, load_json
 from app.threads.options import ParseOptions, decode_text
 from app.threads.tree import RawComment, build_thread
 from app.threads.xmlutil import html_paragraphs, plain_paragraphs
@@ -36,17 +36,11 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
         ParseError: not JSON, nested deeper than Python's JSON reader allows, not shaped
             like Reddit listings, or a comment without an id or with a non-text body.
     """
-    try:
-        value = json.loads(decode_text(data))
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
-    except RecursionError as exc:
-        raise ParseError(
-            "JSON is nested too deeply to read (a reply chain of a few hundred levels); "
-            "Reddit itself cuts threads off at about ten levels"
-        ) from exc
+    value = load_json(
+        decode_text(data),
+        too_deep_hint="a reply chain of a few hundred levels, where Reddit itself cuts "
+        "threads off at about ten",
+    )
     listings = value if isinstance(value, list) else [value]
     post: dict[str, Any] | None = None
     top: list[Any] = []
@@ -65,7 +59,9 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
         node, parent = stack.pop()
         where = f"comment {len(records) + 1}"
         if not isinstance(node, dict):
-            raise ParseError(f"{where}: expected a {{kind, data}} object, got {_type(node)}")
+            raise ParseError(
+                f"{where}: expected a {{kind, data}} object, got {describe_type(node)}"
+            )
         kind = node.get("kind")
         data_ = _data(node, where)
         if kind == "more":
@@ -106,7 +102,7 @@ def _children(listing: Any, where: str) -> list[Any]:
 def _data(node: dict[str, Any], where: str) -> dict[str, Any]:
     data = node.get("data")
     if not isinstance(data, dict):
-        raise ParseError(f"{where}: 'data' is {_type(data)}, not an object")
+        raise ParseError(f"{where}: 'data' is {describe_type(data)}, not an object")
     return data
 
 
@@ -122,7 +118,7 @@ def _comment(data: dict[str, Any], parent: str | None, where: str) -> RawComment
         parent = None
     body = data.get("body")
     if not isinstance(body, str):
-        raise ParseError(f"{where}: 'body' is {_type(body)}, not text")
+        raise ParseError(f"{where}: 'body' is {describe_type(body)}, not text")
     author = _text(data, "author")
     permalink = _text(data, "permalink")
     return RawComment(
@@ -184,17 +180,3 @@ def _absolute(permalink: str | None) -> str | None:
     if permalink is None:
         return None
     return _SITE + permalink if permalink.startswith("/") else permalink
-
-
-def _type(value: Any) -> str:
-    names = {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-    }
-    if value is None:
-        return "null"
-    return names.get(type(value), f"a {type(value).__name__}")
