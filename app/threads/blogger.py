@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 
 from app.domain import Thread
-from app.errors import ParseError
 from app.threads.dates import parse_date
 from app.threads.htmlutil import (
     CommentMarkup,
@@ -25,7 +24,7 @@ from app.threads.htmlutil import (
     collect_comments,
     element_text,
     finish,
-    load_page,
+    parse_with,
     strip_says,
 )
 from app.threads.options import ParseOptions
@@ -157,7 +156,4 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
     Raises:
         ParseError: the page is not HTML, or has no Blogger comments section.
     """
-    thread = from_tree(load_page(data, options), options)
-    if thread is None:
-        raise ParseError(_NOT_FOUND)
-    return thread
+    return parse_with(from_tree, data, options, not_found=_NOT_FOUND)

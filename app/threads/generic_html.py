@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 
 from app.domain import Thread
-from app.errors import ParseError
 from app.threads.htmlutil import (
     CommentMarkup,
     Element,
@@ -26,7 +25,7 @@ from app.threads.htmlutil import (
     comment_id_from_anchor,
     finish,
     is_noise,
-    load_page,
+    parse_with,
 )
 from app.threads.options import ParseOptions
 from app.threads.tree import RawComment
@@ -258,10 +257,10 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
     Raises:
         ParseError: the page is not HTML, or has no repeated blocks with authors and text.
     """
-    thread = from_tree(load_page(data, options), options)
-    if thread is None:
-        raise ParseError(
-            "HTML page has no repeated comment blocks (elements sharing a class with "
-            "comment, reply, post or message in it, each with an author and text)"
-        )
-    return thread
+    return parse_with(
+        from_tree,
+        data,
+        options,
+        not_found="HTML page has no repeated comment blocks (elements sharing a class with "
+        "comment, reply, post or message in it, each with an author and text)",
+    )

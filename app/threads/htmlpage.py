@@ -10,9 +10,8 @@ repeated comment blocks. The thread's `source_format` names the variant that rea
 from __future__ import annotations
 
 from app.domain import Thread
-from app.errors import ParseError
 from app.threads import blogger, generic_html, wordpress
-from app.threads.htmlutil import HtmlPage, load_page
+from app.threads.htmlutil import HtmlPage, parse_with
 from app.threads.options import ParseOptions
 
 FORMAT = "html"
@@ -47,7 +46,4 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
         ParseError: the page is not HTML, is nested too deeply, or has no comments
             section that any variant recognises.
     """
-    thread = from_tree(load_page(data, options), options)
-    if thread is None:
-        raise ParseError(NOT_FOUND)
-    return thread
+    return parse_with(from_tree, data, options, not_found=NOT_FOUND)

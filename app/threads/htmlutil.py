@@ -102,6 +102,25 @@ def sniff_encoding(data: bytes) -> str:
     return "utf-8"
 
 
+def parse_with(
+    from_tree: Callable[[HtmlPage, ParseOptions], Thread | None],
+    data: bytes,
+    options: ParseOptions,
+    *,
+    not_found: str,
+) -> Thread:
+    """Load the page and read it with one variant's `from_tree`.
+
+    Raises:
+        ParseError: the page is not HTML, or (with `not_found` as the message) the variant
+            does not recognise it.
+    """
+    thread = from_tree(load_page(data, options), options)
+    if thread is None:
+        raise ParseError(not_found)
+    return thread
+
+
 def load_page(data: bytes, options: ParseOptions) -> HtmlPage:
     """Parse an HTML page once: read its JSON-LD, drop scripts and styles, map its landmarks.
 

@@ -11,7 +11,6 @@ comment belongs to that comment. Themes that only describe their comments in JSO
 from __future__ import annotations
 
 from app.domain import Thread
-from app.errors import ParseError
 from app.threads.htmlutil import (
     CommentMarkup,
     Element,
@@ -21,7 +20,7 @@ from app.threads.htmlutil import (
     element_text,
     finish,
     json_ld_comments,
-    load_page,
+    parse_with,
 )
 from app.threads.options import ParseOptions
 
@@ -110,7 +109,4 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
     Raises:
         ParseError: the page is not HTML, or has no WordPress comments section.
     """
-    thread = from_tree(load_page(data, options), options)
-    if thread is None:
-        raise ParseError(_NOT_FOUND)
-    return thread
+    return parse_with(from_tree, data, options, not_found=_NOT_FOUND)
