@@ -1,0 +1,343 @@
+"""The one scoring function: a DataFrame of comments in, one row of labels per comment out.
+
+Every entry point (CLI, HTTP, batch, queue) calls `score_frame`; a single comment is a batch
+of one and a thread goes through `score_thread`, which adds the tree-reconciled stance.
+Pure: no I/O, no globals, the model is an argument.
+
+Thread stance: a comment's stance toward the thread's topic is read two ways. The direct
+model reads the comment and the topic. The tree reads the comment's reply stance toward its
+parent and the parent's (already reconciled) stance: agreeing inherits it, disagreeing flips
+favor and against, a query or a plain comment carries nothing. The article itself counts as
+"favor" — the topic is what the article says. The two are mixed with the weight the reply
+head gives agree + disagree: a confident "I agree" follows the tree, a comment that argues
+on its own terms keeps its direct stance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from app.domain import Thread
+from app.errors import AppError
+from app.evidence import evidence
+from app.features import thread_frame, topic_key
+from app.heads import (
+    BINARY_HEADS,
+    REPLY_LABELS,
+    STANCE_LABELS,
+    linear_weights,
+    reply_matrix,
+    stance_matrix,
+)
+from app.registry import LoadedModel
+
+# A comment longer than a long essay is not a comment; the HTTP layer enforces a tighter cap.
+MAX_TEXT_CHARS = 100_000
+EVIDENCE_TOP = 5
+INPUT_COLUMNS = ("text", "parent_text", "topic")
+OUTPUT_COLUMNS = (
+    "hate",
+    "hate_flag",
+    "hate_target",
+    "hate_target_p",
+    "toxic",
+    "toxic_flag",
+    "conspiracy",
+    "conspiracy_flag",
+    "stance",
+    "stance_p",
+    *(f"p_stance_{label}" for label in STANCE_LABELS),
+    "reply_stance",
+    "reply_stance_p",
+    *(f"p_reply_{label}" for label in REPLY_LABELS),
+    "evidence",
+    "model_version",
+)
+
+
+class ScoringInputError(AppError):
+    """A row handed to the scorer is not something it can score."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+def score_frame(
+    model: LoadedModel, frame: pd.DataFrame, *, evidence_top: int = EVIDENCE_TOP
+) -> pd.DataFrame:
+    """Score every row of `frame` (columns text, optional parent_text and topic), in order.
+
+    Returns a frame with the same index and the columns of OUTPUT_COLUMNS. `stance` is None
+    where a row has no topic, `reply_stance` None where it has no parent text; `evidence`
+    maps each raised flag to the words that pushed it up.
+
+    Raises:
+        ScoringInputError: no `text` column, or a value that is not text, or is too long.
+    """
+    texts = _column(frame, "text", required=True)
+    parents = _column(frame, "parent_text", required=False)
+    topics = _column(frame, "topic", required=False)
+    n = len(texts)
+    out = pd.DataFrame(index=frame.index)
+    if n == 0:
+        for name in OUTPUT_COLUMNS:
+            out[name] = pd.Series(dtype=object)
+        return out
+
+    bundle = model.bundle
+    features = bundle.features
+    # Normalise and vectorise each distinct string once: thread replies reuse their
+    # parent's row, and every comment of a thread shares one topic.
+    unique: dict[str, int] = {}
+    for value in (*texts, *(p for p in parents if p), *(t for t in topics if t)):
+        unique.setdefault(value, len(unique))
+    strings = list(unique)
+    normalised = features.normalise_all(strings)
+    matrix = features.transform_normalised(strings, normalised)
+    text_rows = [unique[t] for t in texts]
+    x_text = matrix[text_rows]
+
+    for head in BINARY_HEADS:
+        p = bundle.binary[head].predict_proba(x_text)[:, 1]
+        out[head] = p.astype(np.float64)
+        out[f"{head}_flag"] = p >= model.thresholds[head]
+
+    target_p = bundle.hate_target.predict_proba(x_text[:, features.blocks_.word])
+    target_labels = list(bundle.hate_target.classes_)
+    best = target_p.argmax(axis=1)
+    flagged = out["hate_flag"].to_numpy()
+    out["hate_target"] = pd.Series(
+        [target_labels[b] if f else None for b, f in zip(best, flagged, strict=True)],
+        index=out.index,
+        dtype=object,
+    )
+    out["hate_target_p"] = [
+        float(target_p[i, b]) if f else math.nan
+        for i, (b, f) in enumerate(zip(best, flagged, strict=True))
+    ]
+
+    _stance(model, out, x_text, matrix, unique, normalised, text_rows, topics)
+    _reply(model, out, x_text, matrix, unique, parents)
+
+    weights = {head: linear_weights(bundle.binary[head]) for head in BINARY_HEADS}
+    n_text = features.n_features
+    found: list[dict[str, list[dict[str, object]]]] = []
+    flags = {head: out[f"{head}_flag"].to_numpy() for head in BINARY_HEADS}
+    for i, text in enumerate(texts):
+        row_evidence: dict[str, list[dict[str, object]]] = {}
+        for head in BINARY_HEADS:
+            if evidence_top > 0 and flags[head][i] and text:
+                items = evidence(
+                    features, text, x_text[i], weights[head][:n_text], top=evidence_top
+                )
+                row_evidence[head] = [item.to_dict() for item in items]
+        found.append(row_evidence)
+    out["evidence"] = pd.Series(found, index=out.index, dtype=object)
+    out["model_version"] = model.version
+    return out[list(OUTPUT_COLUMNS)]
+
+
+def score_texts(
+    model: LoadedModel,
+    texts: Sequence[str],
+    *,
+    parent_texts: Sequence[str | None] | None = None,
+    topics: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """`score_frame` over plain lists (a single comment is a list of one)."""
+    frame = pd.DataFrame({"text": list(texts)})
+    if parent_texts is not None:
+        frame["parent_text"] = list(parent_texts)
+    if topics is not None:
+        frame["topic"] = list(topics)
+    return score_frame(model, frame)
+
+
+def score_thread(model: LoadedModel, thread: Thread) -> pd.DataFrame:
+    """Score every comment of `thread` with its parent's text and the thread's topic.
+
+    Adds `thread_stance` and `thread_stance_p`: the direct stance reconciled with the tree
+    (see the module docstring). The tree columns of `thread_frame` come first.
+    """
+    frame = thread_frame(thread)
+    scores = score_frame(model, frame)
+    combined = pd.concat([frame[["comment_id", "parent_id", "author", "depth"]], scores], axis=1)
+    reconciled = reconcile_stance(combined)
+    combined["thread_stance"] = [label for label, _ in reconciled]
+    combined["thread_stance_p"] = [p for _, p in reconciled]
+    return combined
+
+
+def reconcile_stance(scored: pd.DataFrame) -> list[tuple[str | None, float]]:
+    """Per row (parents before children), the stance mixed from the direct model and the tree."""
+    article = np.array([1.0, 0.0, 0.0])  # favor, against, none: the article states the topic
+    final: dict[str, np.ndarray] = {}
+    result: list[tuple[str | None, float]] = []
+    for row in scored.to_dict(orient="records"):
+        direct = np.array(
+            [float(row[f"p_stance_{label}"]) for label in STANCE_LABELS], dtype=np.float64
+        )
+        if np.isnan(direct).any():
+            result.append((None, math.nan))
+            continue
+        parent_id = row["parent_id"]
+        parent = final.get(str(parent_id), article) if parent_id else article
+        agree = _probability(row["p_reply_agree"])
+        disagree = _probability(row["p_reply_disagree"])
+        flipped = np.array([parent[1], parent[0], parent[2]])
+        tree = agree * parent + disagree * flipped
+        tree[2] += max(0.0, 1.0 - agree - disagree)
+        weight = agree + disagree
+        mixed = (1.0 - weight) * direct + weight * tree
+        mixed = mixed / mixed.sum()
+        final[str(row["comment_id"])] = mixed
+        best = int(mixed.argmax())
+        result.append((STANCE_LABELS[best], float(mixed[best])))
+    return result
+
+
+def _probability(value: Any) -> float:
+    """A probability cell as a float, 0 where the head gave none (NaN)."""
+    number = float(value) if value is not None else math.nan
+    return 0.0 if math.isnan(number) else number
+
+
+def _column(frame: pd.DataFrame, name: str, *, required: bool) -> list[Any]:
+    """A column's values as text (None for a missing optional value), checked row by row."""
+    if name not in frame.columns:
+        if required:
+            raise ScoringInputError(f"the input has no {name!r} column", field=name)
+        return [None] * len(frame)
+    values: list[Any] = []
+    for position, value in enumerate(frame[name].tolist()):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            if required:
+                raise ScoringInputError(
+                    f"row {position}: {name} is missing", field=f"{name}[{position}]"
+                )
+            values.append(None)
+            continue
+        if not isinstance(value, str):
+            raise ScoringInputError(
+                f"row {position}: {name} must be text, not {type(value).__name__}",
+                field=f"{name}[{position}]",
+            )
+        if len(value) > MAX_TEXT_CHARS:
+            raise ScoringInputError(
+                f"row {position}: {name} has {len(value):,} characters; the limit is "
+                f"{MAX_TEXT_CHARS:,}",
+                field=f"{name}[{position}]",
+            )
+        values.append(value if value.strip() or name == "text" else None)
+    return values
+
+
+def _stance(
+    model: LoadedModel,
+    out: pd.DataFrame,
+    x_text: sp.csr_matrix,
+    matrix: sp.csr_matrix,
+    unique: dict[str, int],
+    normalised: list[str],
+    text_rows: list[int],
+    topics: list[str | None],
+) -> None:
+    """Fill the stance columns for rows that have a topic."""
+    bundle = model.bundle
+    has = [i for i, t in enumerate(topics) if t]
+    probs = np.full((len(topics), len(STANCE_LABELS)), np.nan)
+    if has:
+        topic_rows = matrix[[unique[str(topics[i])] for i in has]]
+        x = stance_matrix(
+            bundle.features,
+            x_text[has],
+            topic_rows,
+            [normalised[text_rows[i]] for i in has],
+            [str(topics[i]) for i in has],
+            bundle.stance_topics,
+        )
+        probs[has] = _ordered(bundle.stance, bundle.stance.predict_proba(x), STANCE_LABELS)
+    _decide(out, "stance", "p_stance", probs, STANCE_LABELS, model.class_bias["stance"])
+
+
+def _reply(
+    model: LoadedModel,
+    out: pd.DataFrame,
+    x_text: sp.csr_matrix,
+    matrix: sp.csr_matrix,
+    unique: dict[str, int],
+    parents: list[str | None],
+) -> None:
+    """Fill the reply-stance columns for rows that have a parent text."""
+    bundle = model.bundle
+    has = [i for i, p in enumerate(parents) if p]
+    probs = np.full((len(parents), len(REPLY_LABELS)), np.nan)
+    if has:
+        parent_rows = matrix[[unique[str(parents[i])] for i in has]]
+        x = reply_matrix(bundle.features, x_text[has], parent_rows)
+        probs[has] = _ordered(
+            bundle.reply_stance, bundle.reply_stance.predict_proba(x), REPLY_LABELS
+        )
+    _decide(out, "reply_stance", "p_reply", probs, REPLY_LABELS, model.class_bias["reply_stance"])
+
+
+def _ordered(estimator: Any, probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """Columns of `probs` reordered from the estimator's classes_ to `labels`."""
+    classes = list(estimator.classes_)
+    return probs[:, [classes.index(label) for label in labels]]
+
+
+def _decide(
+    out: pd.DataFrame,
+    name: str,
+    prefix: str,
+    probs: np.ndarray,
+    labels: Sequence[str],
+    bias: dict[str, float] | Any,
+) -> None:
+    """Label = argmax of log-probability plus the validation-tuned per-label bias."""
+    offsets = np.array([bias[label] for label in labels])
+    decided: list[str | None] = []
+    confidence: list[float] = []
+    for row in probs:
+        if np.isnan(row).any():
+            decided.append(None)
+            confidence.append(math.nan)
+            continue
+        best = int(np.argmax(np.log(np.clip(row, 1e-12, 1.0)) + offsets))
+        decided.append(labels[best])
+        confidence.append(float(row[best]))
+    out[name] = pd.Series(decided, index=out.index, dtype=object)
+    out[f"{name}_p"] = confidence
+    for j, label in enumerate(labels):
+        out[f"{prefix}_{label}"] = probs[:, j]
+
+
+def topic_known(model: LoadedModel, topic: str | None) -> bool:
+    """Whether the stance head was trained on this topic (its topic crosses apply)."""
+    return topic_key(topic) in model.bundle.stance_topics
+
+
+def score_records(scored: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """`score_thread`'s rows as JSON-ready dicts keyed by comment id (NaN becomes None)."""
+    out: dict[str, dict[str, Any]] = {}
+    keep = [c for c in scored.columns if c not in ("comment_id", "parent_id", "author", "depth")]
+    for record in scored.to_dict(orient="records"):
+        clean: dict[str, Any] = {}
+        for key in keep:
+            value = record[key]
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            elif isinstance(value, float):
+                value = round(value, 4)
+            clean[key] = value
+        out[str(record["comment_id"])] = clean
+    return out
