@@ -18,6 +18,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY app ./app
 COPY training ./training
+# The model bundle; CURRENT names the version the CLI loads.
+COPY models ./models
+ENV THREADGUARD_MODEL_DIR=/srv/threadguard/models
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 threadguard
 

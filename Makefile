@@ -6,18 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEEDS ?= ../shared/seeds
+DATA_DIR ?= ../shared/datasets
 SEED_PAGE := $(SEEDS)/004_f987b5801adb0d07.txt
 SEED_ORIGINAL := $(SEEDS)/000_995f28ecffe272e4.txt
 LINTED := app training tests benchmarks
 
-.PHONY: install run test lint typecheck pytest bench evaluate clean
+.PHONY: install run test lint typecheck pytest bench evaluate train clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,compare]'
 	touch $(STAMP)
 
 run: install
@@ -38,9 +39,14 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python benchmarks/parse_bench.py
+	$(BIN)/python benchmarks/score_bench.py --data-dir $(DATA_DIR)
 
 evaluate: install
-	@echo "make evaluate: no trained model yet; the models issue adds the evaluation report." >&2
+	$(BIN)/threadguard evaluate --data-dir $(DATA_DIR)
+
+# Trains a new version under models/ (CURRENT is moved by hand, after review).
+train: install
+	$(BIN)/threadguard train --data-dir $(DATA_DIR)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

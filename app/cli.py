@@ -11,15 +11,17 @@ import json
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from app import __version__
+from app import __version__, registry
 from app.domain import Thread, thread_json_schema
 from app.errors import AppError
+from app.scoring import score_records, score_thread
 from app.threads import FORMATS, Columns, ParseOptions, parse
 from app.threads.options import DEFAULT_MAX_BYTES
 from app.threads.source import read_source
@@ -48,6 +50,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-dir",
+        help="Folder with CURRENT and the model versions (default: THREADGUARD_MODEL_DIR "
+        "or the repository's models/).",
+    ),
+]
 
 
 class Output(StrEnum):
@@ -95,6 +107,10 @@ def parse_command(
     text_column: Annotated[str | None, typer.Option(help="JSON/CSV: the text field.")] = None,
     author_column: Annotated[str | None, typer.Option(help="JSON/CSV: the author field.")] = None,
     date_column: Annotated[str | None, typer.Option(help="JSON/CSV: the date field.")] = None,
+    score: Annotated[
+        bool, typer.Option("--score", help="Label every comment with the current model.")
+    ] = False,
+    model_dir: ModelDirOption = None,
 ) -> None:
     """Parse a comment page or export and print its thread."""
     source = read_source(page, allow_fetch=allow_fetch, max_bytes=max_bytes)
@@ -118,19 +134,29 @@ def parse_command(
     err = Console(stderr=True, highlight=False)
     for warning in thread.warnings:
         err.print(Text(f"warning: {warning.message}", style="yellow"))
+    scores = None
+    if score:
+        model = registry.load_current(model_dir or registry.default_model_dir())
+        scores = score_records(score_thread(model, thread))
     if output is Output.json:
-        json.dump(thread.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        data = thread.to_dict()
+        if scores is not None:
+            data["scores"] = scores
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     elif output is Output.jsonl:
-        _print_jsonl(thread)
+        _print_jsonl(thread, scores)
     else:
-        Console(highlight=False, soft_wrap=True).print(tree_text(thread))
+        Console(highlight=False, soft_wrap=True).print(tree_text(thread, scores))
 
 
-def _print_jsonl(thread: Thread) -> None:
+def _print_jsonl(thread: Thread, scores: dict[str, dict[str, Any]] | None) -> None:
     data = thread.to_dict()
     for comment in data["comments"]:
-        sys.stdout.write(json.dumps({"thread_url": thread.url, **comment}, ensure_ascii=False))
+        record = {"thread_url": thread.url, **comment}
+        if scores is not None:
+            record["scores"] = scores[comment["comment_id"]]
+        sys.stdout.write(json.dumps(record, ensure_ascii=False))
         sys.stdout.write("\n")
 
 
@@ -147,6 +173,104 @@ def version_command() -> None:
     typer.echo(__version__)
 
 
+DataDirOption = Annotated[
+    Path,
+    typer.Option("--data-dir", help="The public datasets, e.g. ../shared/datasets."),
+]
+
+
+def _training() -> Any:
+    """The training package, which the serving image leaves out."""
+    try:
+        import training.run
+    except ImportError as exc:  # pragma: no cover - only in an install without training/
+        raise AppError(
+            f"training tools are not installed here ({exc}); run from a source checkout"
+        ) from exc
+    return training.run
+
+
+def _progress(message: str) -> None:
+    Console(stderr=True, highlight=False).print(Text(message, style="dim"))
+
+
+@app.command("train")
+@_reports_errors
+def train_command(
+    data_dir: DataDirOption,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write models/<version>/.")
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=10, help="Use at most this many rows per dataset split."),
+    ] = None,
+    set_current: Annotated[
+        bool, typer.Option("--set-current", help="Point CURRENT at the new version.")
+    ] = False,
+) -> None:
+    """Train every head on the public datasets and write a new model version."""
+    run = _training()
+    from training.train import TrainConfig
+
+    version_dir = run.train_bundle(
+        data_dir,
+        out_dir=out or registry.default_model_dir(),
+        config=TrainConfig(sample=sample),
+        set_current=set_current,
+        progress=_progress,
+    )
+    typer.echo(str(version_dir))
+
+
+@app.command("evaluate")
+@_reports_errors
+def evaluate_command(
+    data_dir: DataDirOption,
+    model_dir: ModelDirOption = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Evaluate this version, not CURRENT.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write reports/<version>/.")
+    ] = None,
+    peers: Annotated[
+        bool, typer.Option("--peers/--no-peers", help="Score the same rows with offline peers.")
+    ] = True,
+) -> None:
+    """Evaluate a model version on the test splits and write its report."""
+    run = _training()
+    report_dir = run.evaluate_bundle(
+        data_dir,
+        model_dir=model_dir or registry.default_model_dir(),
+        version=version,
+        out_dir=out or run.DEFAULT_REPORTS,
+        with_peers=peers,
+        progress=_progress,
+    )
+    typer.echo(str(report_dir / "report.md"))
+
+
+@app.command("model-info")
+@_reports_errors
+def model_info_command(model_dir: ModelDirOption = None) -> None:
+    """Verify and describe the current model: version, thresholds, metrics."""
+    model = registry.load_current(model_dir or registry.default_model_dir())
+    manifest = model.manifest
+    info = {
+        "version": model.version,
+        "path": str(model.path),
+        "created_at": manifest.get("created_at"),
+        "sklearn_version": manifest.get("sklearn_version"),
+        "model_sha256": manifest.get("model_sha256"),
+        "thresholds": dict(model.thresholds),
+        "class_bias": {k: dict(v) for k, v in model.class_bias.items()},
+        "test_metrics": manifest.get("metrics", {}).get("test", {}),
+    }
+    json.dump(info, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
 MAX_GUIDE_DEPTH = 24
 """Deeper comments are drawn at this indentation with their depth written out, so a
 10,000-level thread prints lines of bounded width."""
@@ -154,8 +278,12 @@ MAX_GUIDE_DEPTH = 24
 SNIPPET_CHARS = 90
 
 
-def tree_text(thread: Thread) -> Text:
-    """The thread as an indented tree: title, article summary, one line per comment."""
+def tree_text(thread: Thread, scores: dict[str, dict[str, Any]] | None = None) -> Text:
+    """The thread as an indented tree: title, article summary, one line per comment.
+
+    With `scores` (from `score_records`), each comment's line gains its labels and, under
+    it, the evidence for each flag.
+    """
     out = Text()
     out.append(thread.article.title or "(untitled page)", style="bold")
     out.append(f"\n{_summary(thread)}\n", style="dim")
@@ -176,9 +304,37 @@ def tree_text(thread: Thread) -> Text:
         if comment.deleted:
             out.append(" · deleted", style="red")
         out.append(" — " + _snippet(comment.text) + "\n")
+        if scores is not None:
+            pad = guides + ("   " if is_last else "│  ")
+            _append_scores(out, pad, scores[comment.comment_id])
         open_levels.append(not is_last)
     out.rstrip()
     return out
+
+
+def _append_scores(out: Text, pad: str, labels: dict[str, Any]) -> None:
+    """One line of labels under a comment, then one line of evidence per raised flag."""
+    out.append(pad, style="dim")
+    parts: list[tuple[str, str]] = []
+    for head in ("hate", "toxic", "conspiracy"):
+        flagged = labels[f"{head}_flag"]
+        text = f"{head} {labels[head]:.2f}"
+        if head == "hate" and flagged and labels.get("hate_target"):
+            text += f" ({labels['hate_target']})"
+        parts.append(("⚑ " + text if flagged else text, "bold red" if flagged else "dim"))
+    if labels.get("thread_stance"):
+        parts.append((f"stance {labels['thread_stance']}", "magenta"))
+    if labels.get("reply_stance"):
+        parts.append((f"reply {labels['reply_stance']}", "blue"))
+    for i, (text, style) in enumerate(parts):
+        if i:
+            out.append(" · ", style="dim")
+        out.append(text, style=style)
+    out.append("\n")
+    for head, items in labels.get("evidence", {}).items():
+        words = ", ".join(f"{item['text']!r}" for item in items)
+        out.append(pad, style="dim")
+        out.append(f"  {head} evidence: {words}\n", style="yellow")
 
 
 def _summary(thread: Thread) -> str:

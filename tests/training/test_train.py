@@ -1,0 +1,73 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.registry import LoadedModel, load
+from tests.conftest import SHARED, shared_file
+from training.train import TrainConfig, tune_bias
+
+
+def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedModel) -> None:
+    manifest = tiny_model.manifest
+    for key in (
+        "version",
+        "created_at",
+        "sklearn_version",
+        "python_version",
+        "feature_schema",
+        "label_schema",
+        "normalisation_steps",
+        "model_sha256",
+        "model_bytes",
+    ):
+        assert manifest[key], key
+    for head in ("hate", "toxic", "conspiracy"):
+        entry = manifest["thresholds"][head]
+        assert entry["rule"] == "best_f1"
+        assert 0.0 <= entry["threshold"] <= 1.0
+        assert entry["validation"]["n"] > 0
+    assert manifest["metrics"]["validation"]["hate"]["auroc"] > 0.5
+    assert manifest["training"]["rows"]["stance"]["topics"] == 2
+
+
+def test_thresholds_come_from_the_manifest(tiny_model: LoadedModel) -> None:
+    for head, value in tiny_model.thresholds.items():
+        assert value == tiny_model.manifest["thresholds"][head]["threshold"]
+
+
+def test_tune_bias_recovers_a_shifted_class() -> None:
+    # Class "b" is always under-predicted by 0.3 in probability: a bias must fix it.
+    truth = ["a"] * 50 + ["b"] * 50
+    probs = np.array([[0.8, 0.2]] * 50 + [[0.6, 0.4]] * 50)
+    bias = tune_bias(probs, truth, ["a", "b"])
+    assert bias["a"] == 0.0
+    assert np.log(0.4) + bias["b"] > np.log(0.6)
+    assert np.log(0.2) + bias["b"] < np.log(0.8)
+
+
+@pytest.mark.datasets
+@pytest.mark.slow
+def test_a_small_sample_of_the_real_datasets_trains_into_a_loadable_bundle(
+    tmp_path: Path,
+) -> None:
+    from training.run import train_bundle
+
+    data_dir = shared_file(SHARED / "datasets")
+    config = TrainConfig(
+        sample=120,
+        word_max_features=3_000,
+        char_max_features=6_000,
+        c_grid=(1.0,),
+        calibration_folds=2,
+    )
+    version_dir = train_bundle(data_dir, out_dir=tmp_path, config=config, set_current=True)
+    model = load(version_dir)
+    assert (tmp_path / "CURRENT").read_text().strip() == model.version
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    assert {d["dataset"] for d in manifest["datasets"]} >= {"hatexplain", "rumoureval2019"}
+    assert all(len(d["sha256"]) == 64 for d in manifest["datasets"])
+    assert "hatexplain_macro_f1" in manifest["metrics"]["test"]
+    card = (version_dir / "card.md").read_text()
+    assert "## Intended use" in card and model.version in card

@@ -1,0 +1,139 @@
+"""The two long jobs behind the CLI: train a new bundle, and evaluate one into a report.
+
+`train_bundle` checks the data dir against the dataset registry (so the manifest's sha256
+sums are of the bytes actually read), loads and deduplicates the datasets, trains, looks at
+the test rows once for the manifest's test metrics, and writes `models/<version>/` with its
+model card. `evaluate_bundle` re-reads a committed bundle and writes `reports/<version>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from app.registry import CARD_FILE, LoadedModel, load, load_current
+from training.card import render_card
+from training.datasets import load_all
+from training.evaluate import evaluate, headline_metrics, score_rows, summary, test_rows
+from training.registry import REPO_ROOT, DataDirError, load_registry, verify
+from training.train import TrainConfig, build_manifest, make_version, train, write_bundle
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS = REPO_ROOT / "models"
+DEFAULT_REPORTS = REPO_ROOT / "reports"
+SEED_PAGE = REPO_ROOT.parent / "shared" / "seeds" / "004_f987b5801adb0d07.txt"
+
+
+def data_files(data_dir: Path, sources: Sequence[str]) -> list[dict[str, Any]]:
+    """Path, bytes and sha256 of every registered file of the datasets used.
+
+    Raises:
+        DataDirError: a file differs from the registry (the run would not be reproducible).
+    """
+    registry = load_registry()
+    problems = [p for p in verify(data_dir, registry) if p.kind.value != "extra"]
+    if problems:
+        listed = "; ".join(f"{p.path} ({p.kind.value})" for p in problems[:5])
+        raise DataDirError(
+            f"{data_dir} does not match data/datasets.toml: {listed}"
+            + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
+        )
+    wanted = set(sources)
+    return [
+        {"dataset": d.name, "path": e.path, "bytes": e.size, "sha256": e.sha256}
+        for d in registry.datasets
+        if d.dir in wanted or d.name in wanted
+        for e in d.files
+    ]
+
+
+def train_bundle(
+    data_dir: Path,
+    *,
+    out_dir: Path = DEFAULT_MODELS,
+    config: TrainConfig | None = None,
+    names: Sequence[str] | None = None,
+    set_current: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Path:
+    """Train on `data_dir`, write a new version under `out_dir`, return its directory."""
+    config = config or TrainConfig()
+    progress(f"loading datasets from {data_dir}")
+    frame, report = load_all(data_dir, names)
+    sources = sorted(set(frame["source"]))
+    files = data_files(data_dir, _dataset_dirs(sources))
+    fitted = train(frame, config, progress=progress)
+    version = make_version(config, files)
+    manifest = build_manifest(
+        fitted,
+        config,
+        version=version,
+        data_files=files,
+        repo=REPO_ROOT,
+        dedupe=_report_dict(report),
+    )
+    # Test rows are read here once, after every choice above was made on validation data.
+    progress("scoring the test rows once for the manifest")
+    preview = LoadedModel(
+        version=version,
+        path=out_dir / version,
+        manifest=manifest,
+        bundle=fitted.bundle,
+        thresholds={k: v["threshold"] for k, v in fitted.thresholds.items()},
+        class_bias={k: v["class_bias"] for k, v in fitted.decision.items()},
+    )
+    scored = score_rows(preview, test_rows(frame))
+    manifest["metrics"]["test"] = summary(headline_metrics(preview, scored))
+    version_dir, loaded = write_bundle(fitted, manifest, out_dir)
+    (version_dir / CARD_FILE).write_text(render_card(loaded.manifest), encoding="utf-8")
+    if set_current:
+        (out_dir / "CURRENT").write_text(version + "\n", encoding="utf-8")
+    return version_dir
+
+
+def evaluate_bundle(
+    data_dir: Path,
+    *,
+    model_dir: Path = DEFAULT_MODELS,
+    version: str | None = None,
+    out_dir: Path = DEFAULT_REPORTS,
+    with_peers: bool = True,
+    seed_page: Path | None = SEED_PAGE,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Path:
+    """Evaluate a committed bundle on the test splits; write `out_dir/<version>/`."""
+    from training.report import write_report
+
+    model = load(model_dir / version) if version else load_current(model_dir)
+    progress(f"loaded bundle {model.version}")
+    frame, _ = load_all(data_dir)
+    peers: list[Any] = []
+    if with_peers:
+        from training.peers import available_peers
+
+        peers = list(available_peers())
+    result = evaluate(model, frame, peers=peers, seed_page=seed_page, progress=progress)
+    return write_report(model, result, out_dir / model.version)
+
+
+def _dataset_dirs(sources: Sequence[str]) -> list[str]:
+    """Dataset directory names behind loader source names (a few loaders rename)."""
+    renamed = {
+        "tweeteval-stance": "tweeteval",
+        "bias-madlibs": "wiki-toxicity-identity",
+        "wiki-toxicity-fuzzed": "wiki-toxicity-identity",
+    }
+    return sorted({renamed.get(s, s) for s in sources})
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    try:
+        return asdict(report)
+    except TypeError:
+        loaded: dict[str, Any] = json.loads(json.dumps(report, default=str))
+        return loaded

@@ -1,0 +1,446 @@
+"""Train every head on the public datasets and write a new immutable bundle.
+
+Data comes from `training.datasets.load_all` (official splits, deduplicated). One
+`TextFeatures` is fitted on the training texts; each head is a linear model over its columns:
+logistic regression, C chosen on validation, probabilities calibrated by cross-validation
+on the training rows (sigmoid, one refit model kept so its weights give evidence), flag
+thresholds and class biases chosen on validation by the rules written into the manifest.
+Test rows are read exactly once, after every choice is made, for the manifest's test
+metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+
+from app.features import FEATURE_SCHEMA, TextFeatures, topic_key
+from app.heads import (
+    BINARY_HEADS,
+    LABEL_SCHEMA,
+    REPLY_LABELS,
+    STANCE_LABELS,
+    Bundle,
+    reply_matrix,
+    stance_matrix,
+)
+from app.registry import LoadedModel, environment, load, save_version
+from app.textnorm import STEPS
+from training.metrics import binary_metrics, macro_f1, pick_threshold
+
+log = logging.getLogger(__name__)
+
+THRESHOLD_RULES = {"hate": "best_f1", "toxic": "best_f1", "conspiracy": "best_f1"}
+BIAS_RULE = "coordinate ascent on per-label log offsets, maximising validation macro-F1"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice a training run makes that is not learned from data."""
+
+    seed: int = 0
+    steps: tuple[str, ...] = STEPS
+    word_max_features: int = 60_000
+    char_max_features: int = 150_000
+    min_df: int = 3
+    c_grid: tuple[float, ...] = (1.0, 4.0)
+    calibration_folds: int = 3
+    # Weight each training row by 1/sqrt(rows of its source) so one large, noisy dataset
+    # (Davidson's tweets) does not define hate for every other domain.
+    source_balance: bool = True
+    sample: int | None = None  # rows per source, for smoke tests
+    threshold_rules: Mapping[str, str] = field(default_factory=lambda: dict(THRESHOLD_RULES))
+
+
+@dataclass
+class Fitted:
+    """A trained bundle with the decision settings and validation figures for its manifest."""
+
+    bundle: Bundle
+    thresholds: dict[str, dict[str, Any]]
+    decision: dict[str, dict[str, Any]]
+    validation: dict[str, Any]
+    training: dict[str, Any]
+
+
+def train(
+    frame: pd.DataFrame,
+    config: TrainConfig,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Fitted:
+    """Fit every head on the `train` rows of `frame`, choose settings on its `val` rows."""
+    started = time.perf_counter()
+    data = frame[~frame["eval_only"]] if "eval_only" in frame else frame
+    if config.sample:
+        size = config.sample
+        data = pd.concat(
+            [
+                group.sample(min(len(group), size), random_state=config.seed)
+                for _, group in data.groupby(["source", "split"])
+            ],
+            ignore_index=True,
+        )
+    train_rows = data[data["split"] == "train"].reset_index(drop=True)
+    val_rows = data[data["split"] == "val"].reset_index(drop=True)
+
+    progress(f"fitting text features on {len(train_rows):,} training rows")
+    corpus = list(train_rows["text"])
+    corpus += [t for t in train_rows["parent_text"].dropna().unique() if t]
+    features = TextFeatures(
+        steps=config.steps,
+        word_max_features=config.word_max_features,
+        char_max_features=config.char_max_features,
+        min_df=config.min_df,
+    ).fit(corpus)
+    cache = _Vectors(features)
+    cache.add(data)
+
+    thresholds: dict[str, dict[str, Any]] = {}
+    validation: dict[str, Any] = {}
+    binary: dict[str, Any] = {}
+    counts: dict[str, Any] = {}
+    for head in BINARY_HEADS:
+        progress(f"training {head}")
+        tr = train_rows[train_rows[head].notna()]
+        va = val_rows[val_rows[head].notna()]
+        x_tr, y_tr = cache.rows(tr["text"]), tr[head].to_numpy().astype(int)
+        x_va, y_va = cache.rows(va["text"]), va[head].to_numpy().astype(int)
+        weights = _source_weights(tr, config)
+        model, c_value, search = _fit_calibrated(x_tr, y_tr, x_va, y_va, weights, config)
+        p_va = model.predict_proba(x_va)[:, 1]
+        rule = config.threshold_rules[head]
+        threshold, at = pick_threshold(y_va, p_va, rule)
+        thresholds[head] = {"threshold": float(threshold), "rule": rule, "validation": at}
+        validation[head] = {
+            "C": c_value,
+            "C_search": search,
+            **binary_metrics(y_va, p_va, threshold),
+            "by_source": _by_source(va, p_va, y_va, threshold),
+        }
+        binary[head] = model
+        counts[head] = {"train": int(len(tr)), "val": int(len(va))}
+
+    progress("training hate_target")
+    hate_rows = train_rows[(train_rows["hate"] == 1) & train_rows["hate_target"].notna()]
+    x_target = cache.rows(hate_rows["text"])[:, features.blocks_.word]
+    target = LogisticRegression(
+        C=4.0, max_iter=2000, class_weight="balanced", random_state=config.seed
+    ).fit(x_target, hate_rows["hate_target"].to_numpy())
+    val_target = val_rows[(val_rows["hate"] == 1) & val_rows["hate_target"].notna()]
+    target_pred = target.predict(cache.rows(val_target["text"])[:, features.blocks_.word])
+    target_labels = sorted(set(hate_rows["hate_target"]))
+    validation["hate_target"] = {
+        "accuracy": float(np.mean(target_pred == val_target["hate_target"].to_numpy())),
+        "macro_f1": macro_f1(val_target["hate_target"].tolist(), list(target_pred), target_labels),
+        "n": int(len(val_target)),
+    }
+    counts["hate_target"] = {"train": int(len(hate_rows)), "val": int(len(val_target))}
+
+    progress("training stance")
+    st_tr = train_rows[train_rows["stance"].notna() & train_rows["topic"].notna()]
+    st_va = val_rows[val_rows["stance"].notna() & val_rows["topic"].notna()]
+    topics = frozenset(topic_key(t) for t in st_tr["topic"])
+    x_st_tr = cache.stance(st_tr, topics)
+    x_st_va = cache.stance(st_va, topics)
+    stance, stance_c, stance_search = _fit_multiclass(
+        x_st_tr, st_tr["stance"].to_numpy(), x_st_va, st_va["stance"].to_numpy(), config
+    )
+    stance_probs = _ordered(stance, stance.predict_proba(x_st_va), STANCE_LABELS)
+    stance_bias = tune_bias(stance_probs, st_va["stance"].tolist(), STANCE_LABELS)
+    validation["stance"] = {
+        "C": stance_c,
+        "C_search": stance_search,
+        "macro_f1": macro_f1(
+            st_va["stance"].tolist(),
+            _decide(stance_probs, stance_bias, STANCE_LABELS),
+            STANCE_LABELS,
+        ),
+        "n": int(len(st_va)),
+    }
+    counts["stance"] = {"train": int(len(st_tr)), "val": int(len(st_va)), "topics": len(topics)}
+
+    progress("training reply_stance")
+    rp_tr = train_rows[train_rows["reply_stance"].notna() & train_rows["parent_text"].notna()]
+    rp_va = val_rows[val_rows["reply_stance"].notna() & val_rows["parent_text"].notna()]
+    x_rp_tr = cache.reply(rp_tr)
+    x_rp_va = cache.reply(rp_va)
+    reply, reply_c, reply_search = _fit_multiclass(
+        x_rp_tr,
+        rp_tr["reply_stance"].to_numpy(),
+        x_rp_va,
+        rp_va["reply_stance"].to_numpy(),
+        config,
+    )
+    reply_probs = _ordered(reply, reply.predict_proba(x_rp_va), REPLY_LABELS)
+    reply_bias = tune_bias(reply_probs, rp_va["reply_stance"].tolist(), REPLY_LABELS)
+    validation["reply_stance"] = {
+        "C": reply_c,
+        "C_search": reply_search,
+        "macro_f1": macro_f1(
+            rp_va["reply_stance"].tolist(),
+            _decide(reply_probs, reply_bias, REPLY_LABELS),
+            REPLY_LABELS,
+        ),
+        "n": int(len(rp_va)),
+    }
+    counts["reply_stance"] = {"train": int(len(rp_tr)), "val": int(len(rp_va))}
+
+    bundle = Bundle(
+        features=features,
+        binary=binary,
+        hate_target=target,
+        stance=stance,
+        reply_stance=reply,
+        stance_topics=topics,
+    )
+    decision = {
+        "stance": {"class_bias": stance_bias, "rule": BIAS_RULE},
+        "reply_stance": {"class_bias": reply_bias, "rule": BIAS_RULE},
+    }
+    training = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "rows": counts,
+        "features": {
+            "word": len(features.word_.vocabulary_),
+            "char": len(features.char_.vocabulary_),
+            "total": features.n_features,
+        },
+    }
+    return Fitted(bundle, thresholds, decision, validation, training)
+
+
+def tune_bias(
+    probs: np.ndarray, truth: Sequence[str], labels: Sequence[str], *, rounds: int = 3
+) -> dict[str, float]:
+    """Per-label log offsets (first label fixed at 0) that maximise macro-F1 on `truth`."""
+    offsets = np.zeros(len(labels))
+    grid = np.round(np.arange(-2.0, 2.01, 0.1), 2)
+    best = macro_f1(
+        list(truth), _decide(probs, dict(zip(labels, offsets, strict=True)), labels), labels
+    )
+    for _ in range(rounds):
+        for j in range(1, len(labels)):
+            for value in grid:
+                trial = offsets.copy()
+                trial[j] = value
+                score = macro_f1(
+                    list(truth),
+                    _decide(probs, dict(zip(labels, trial, strict=True)), labels),
+                    labels,
+                )
+                if score > best + 1e-9:
+                    best, offsets = score, trial
+    return {label: float(v) for label, v in zip(labels, offsets, strict=True)}
+
+
+def _decide(probs: np.ndarray, bias: Mapping[str, float], labels: Sequence[str]) -> list[str]:
+    offsets = np.array([bias[label] for label in labels])
+    best = np.argmax(np.log(np.clip(probs, 1e-12, 1.0)) + offsets, axis=1)
+    return [labels[int(b)] for b in best]
+
+
+def _ordered(estimator: Any, probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    classes = list(estimator.classes_)
+    return probs[:, [classes.index(label) for label in labels]]
+
+
+class _Vectors:
+    """Feature rows of every distinct string in the data, computed once."""
+
+    def __init__(self, features: TextFeatures) -> None:
+        self.features = features
+        self.index: dict[str, int] = {}
+        self.normalised: list[str] = []
+        self.matrix: sp.csr_matrix | None = None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        strings: dict[str, None] = {}
+        for column in ("text", "parent_text", "topic"):
+            for value in frame[column].dropna():
+                if value and value not in self.index:
+                    strings[value] = None
+        new = list(strings)
+        normalised = self.features.normalise_all(new)
+        block = self.features.transform_normalised(new, normalised)
+        start = len(self.index)
+        for i, value in enumerate(new):
+            self.index[value] = start + i
+        self.normalised.extend(normalised)
+        self.matrix = (
+            block if self.matrix is None else sp.vstack([self.matrix, block], format="csr")
+        )
+
+    def rows(self, values: pd.Series) -> sp.csr_matrix:
+        assert self.matrix is not None
+        return self.matrix[[self.index[v] for v in values]]
+
+    def stance(self, frame: pd.DataFrame, topics: frozenset[str]) -> sp.csr_matrix:
+        return stance_matrix(
+            self.features,
+            self.rows(frame["text"]),
+            self.rows(frame["topic"]),
+            [self.normalised[self.index[t]] for t in frame["text"]],
+            list(frame["topic"]),
+            topics,
+        )
+
+    def reply(self, frame: pd.DataFrame) -> sp.csr_matrix:
+        return reply_matrix(
+            self.features, self.rows(frame["text"]), self.rows(frame["parent_text"])
+        )
+
+
+def _source_weights(frame: pd.DataFrame, config: TrainConfig) -> np.ndarray:
+    if not config.source_balance:
+        return np.ones(len(frame))
+    sizes = frame["source"].map(frame["source"].value_counts())
+    weights: np.ndarray = 1.0 / np.sqrt(sizes.to_numpy(dtype=np.float64))
+    scaled: np.ndarray = weights * (len(frame) / weights.sum())
+    return scaled
+
+
+def _fit_calibrated(
+    x_tr: sp.csr_matrix,
+    y_tr: np.ndarray,
+    x_va: sp.csr_matrix,
+    y_va: np.ndarray,
+    weights: np.ndarray,
+    config: TrainConfig,
+) -> tuple[CalibratedClassifierCV, float, dict[str, float]]:
+    """Pick C by validation average precision, then refit with cross-validated calibration."""
+    from sklearn.metrics import average_precision_score
+
+    search: dict[str, float] = {}
+    for c_value in config.c_grid:
+        plain = _logistic(c_value, config).fit(x_tr, y_tr, sample_weight=weights)
+        search[str(c_value)] = float(average_precision_score(y_va, plain.predict_proba(x_va)[:, 1]))
+    best_c = float(max(config.c_grid, key=lambda c: search[str(c)]))
+    calibrated = CalibratedClassifierCV(
+        _logistic(best_c, config),
+        method="sigmoid",
+        cv=config.calibration_folds,
+        ensemble=False,
+    ).fit(x_tr, y_tr, sample_weight=weights)
+    return calibrated, best_c, search
+
+
+def _fit_multiclass(
+    x_tr: sp.csr_matrix,
+    y_tr: np.ndarray,
+    x_va: sp.csr_matrix,
+    y_va: np.ndarray,
+    config: TrainConfig,
+) -> tuple[CalibratedClassifierCV, float, dict[str, float]]:
+    """Pick C by validation macro-F1 (balanced classes), then calibrate by cross-validation."""
+    labels = sorted(set(y_tr))
+    search: dict[str, float] = {}
+    for c_value in config.c_grid:
+        plain = _logistic(c_value, config, balanced=True).fit(x_tr, y_tr)
+        search[str(c_value)] = macro_f1(list(y_va), list(plain.predict(x_va)), labels)
+    best_c = float(max(config.c_grid, key=lambda c: search[str(c)]))
+    calibrated = CalibratedClassifierCV(
+        _logistic(best_c, config, balanced=True),
+        method="sigmoid",
+        cv=config.calibration_folds,
+        ensemble=False,
+    ).fit(x_tr, y_tr)
+    return calibrated, best_c, search
+
+
+def _logistic(c_value: float, config: TrainConfig, *, balanced: bool = False) -> LogisticRegression:
+    return LogisticRegression(
+        C=c_value,
+        solver="liblinear" if not balanced else "lbfgs",
+        max_iter=3000,
+        class_weight="balanced" if balanced else None,
+        random_state=config.seed,
+    )
+
+
+def _by_source(
+    frame: pd.DataFrame, p: np.ndarray, y: np.ndarray, threshold: float
+) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    sources = frame["source"].to_numpy()
+    for source in sorted(set(sources)):
+        mask = sources == source
+        metrics = binary_metrics(y[mask], p[mask], threshold)
+        out[str(source)] = {k: metrics[k] for k in ("n", "auroc", "f1", "precision", "recall")}
+    return out
+
+
+def git_sha(repo: Path) -> str | None:
+    """The checked-out commit, if `repo` is a git work tree."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def make_version(config: TrainConfig, data_files: Sequence[Mapping[str, Any]]) -> str:
+    """`YYYYMMDD-<8 hex>`: the date and a hash of the config and the data it read."""
+    payload = json.dumps(
+        {"config": asdict(config), "data": list(data_files), "schema": FEATURE_SCHEMA},
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:8]
+    return f"{datetime.now(UTC):%Y%m%d}-{digest}"
+
+
+def build_manifest(
+    fitted: Fitted,
+    config: TrainConfig,
+    *,
+    version: str,
+    data_files: Sequence[Mapping[str, Any]],
+    repo: Path,
+    dedupe: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The manifest of a new bundle (test metrics are added by `add_test_metrics`)."""
+    return {
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_sha": git_sha(repo),
+        **environment(),
+        "feature_schema": FEATURE_SCHEMA,
+        "label_schema": LABEL_SCHEMA,
+        "normalisation_steps": list(config.steps),
+        "config": {k: v for k, v in asdict(config).items() if k != "threshold_rules"},
+        "thresholds": fitted.thresholds,
+        "decision": fitted.decision,
+        "metrics": {"validation": fitted.validation},
+        "training": fitted.training,
+        "dedupe": dict(dedupe),
+        "datasets": list(data_files),
+    }
+
+
+def write_bundle(
+    fitted: Fitted, manifest: Mapping[str, Any], out_dir: Path
+) -> tuple[Path, LoadedModel]:
+    """Save the bundle and load it back through the serving loader (which checks it)."""
+    version_dir = save_version(fitted.bundle, manifest, out_dir)
+    return version_dir, load(version_dir)
