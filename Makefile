@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 run: install
 	@test -f $(SEED_PAGE) || { echo "make run: $(SEED_PAGE) is missing (set SEEDS=...)" >&2; exit 2; }
-	$(BIN)/threadguard parse $(SEED_PAGE) --original $(SEED_ORIGINAL)
+	$(BIN)/threadguard parse $(SEED_PAGE) --original $(SEED_ORIGINAL) --score
 
 lint: install
 	$(BIN)/ruff check $(LINTED)

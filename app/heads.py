@@ -101,13 +101,16 @@ def reply_matrix(
 def linear_weights(estimator: Any, class_index: int = 1) -> np.ndarray:
     """The weights a (possibly calibrated) linear classifier gives each column for one class.
 
-    A calibrated classifier trained with `ensemble=False` wraps exactly one linear model; the
-    calibration map is monotone, so its weights still say what pushed the score up.
+    A calibrated classifier wraps exactly one linear model (frozen, calibrated on held-out
+    rows); the calibration map is monotone, so its weights still say what pushed the score up.
     """
     inner = estimator
     calibrated = getattr(estimator, "calibrated_classifiers_", None)
     if calibrated:
         inner = calibrated[0].estimator
+    # A calibrator fitted on held-out rows wraps the linear model in a FrozenEstimator.
+    while not hasattr(inner, "coef_") and hasattr(inner, "estimator"):
+        inner = inner.estimator
     coef: np.ndarray = np.asarray(inner.coef_, dtype=np.float64)
     if coef.shape[0] == 1:
         # Binary linear models keep one row: the weights of classes_[1].

@@ -59,7 +59,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         word_max_features=5_000,
         char_max_features=5_000,
         c_grid=(1.0, 8.0),
-        calibration_folds=2,
     )
     fitted = train(read_training_frame(TINY_TRAINING), config)
     manifest = build_manifest(fitted, config, version="tiny-1", data_files=[], repo=ROOT, dedupe={})

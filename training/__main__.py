@@ -14,6 +14,7 @@ import typer
 from app.errors import AppError
 from training.registry import (
     DEFAULT_REGISTRY,
+    REPO_ROOT,
     format_registry,
     load_registry,
     refresh_files,
@@ -95,6 +96,25 @@ def write_command(data_dir: DataDir, registry: RegistryPath = DEFAULT_REGISTRY) 
         typer.echo(f"warning: {warning}", err=True)
     if refreshed.warnings:
         raise typer.Exit(1)
+
+
+@app.command("ablate")
+def ablate_command(
+    data_dir: DataDir,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the Markdown report.")
+    ] = REPO_ROOT / "reports" / "normalisation-ablation.md",
+) -> None:
+    """Measure each normalisation step on validation data (hate head with the step left out)."""
+    from training.ablation import render, run_ablation
+
+    try:
+        table = run_ablation(data_dir, progress=lambda m: typer.echo(m, err=True))
+    except AppError as exc:
+        _fail(exc)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(table), encoding="utf-8")
+    typer.echo(str(out))
 
 
 @registry_app.command("table")

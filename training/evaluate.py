@@ -241,6 +241,7 @@ def peer_metrics(
         entry: dict[str, Any] = {
             "version": peer.version,
             "task": peer.task,
+            "trained_on": list(getattr(peer, "trained_on", ())),
             "seconds": round(time.perf_counter() - started, 2),
         }
         for head in ("hate", "toxic"):

@@ -22,9 +22,15 @@ def _f(value: Any, digits: int = 3) -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
             return "n/a"
+        if value.is_integer() and abs(value) >= 2:
+            return f"{int(value):,}"  # counts arrive as floats from the metric dicts
         return f"{value:.{digits}f}"
     return str(value)
 

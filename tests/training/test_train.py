@@ -6,7 +6,7 @@ import pytest
 
 from app.registry import LoadedModel, load
 from tests.conftest import SHARED, shared_file
-from training.train import TrainConfig, tune_bias
+from training.train import THRESHOLD_RULES, TrainConfig, tune_bias
 
 
 def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedModel) -> None:
@@ -25,7 +25,7 @@ def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedM
         assert manifest[key], key
     for head in ("hate", "toxic", "conspiracy"):
         entry = manifest["thresholds"][head]
-        assert entry["rule"] == "best_f1"
+        assert entry["rule"] == THRESHOLD_RULES[head]
         assert 0.0 <= entry["threshold"] <= 1.0
         assert entry["validation"]["n"] > 0
     assert manifest["metrics"]["validation"]["hate"]["auroc"] > 0.5
@@ -60,7 +60,6 @@ def test_a_small_sample_of_the_real_datasets_trains_into_a_loadable_bundle(
         word_max_features=3_000,
         char_max_features=6_000,
         c_grid=(1.0,),
-        calibration_folds=2,
     )
     version_dir = train_bundle(data_dir, out_dir=tmp_path, config=config, set_current=True)
     model = load(version_dir)

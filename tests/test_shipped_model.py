@@ -1,0 +1,48 @@
+"""The committed bundle: it verifies, loads, and labels the seed thread as a good model should."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from app.registry import default_model_dir, load_current, sha256_file
+from app.scoring import score_thread
+from app.threads import parse
+from tests.conftest import SEEDS, shared_file
+
+EXPECTED_HATE = {"DarkEyes", "Jozo Magoc"}
+
+
+@pytest.fixture(scope="module")
+def seed_scores() -> pd.DataFrame:
+    model = load_current(default_model_dir())
+    thread = parse(shared_file(SEEDS / "004_f987b5801adb0d07.txt").read_bytes())
+    return score_thread(model, thread)
+
+
+def test_the_current_bundle_matches_its_manifest() -> None:
+    model_dir = default_model_dir()
+    model = load_current(model_dir)
+    manifest = json.loads((model.path / "manifest.json").read_text())
+    assert sha256_file(model.path / "model.joblib") == manifest["model_sha256"]
+    assert (model.path / "card.md").read_text().startswith(f"# threadguard model {model.version}")
+    assert (model.path / "model.joblib").stat().st_size <= 50 * 1024 * 1024
+
+
+def test_the_seed_hate_comments_are_flagged_with_target_jewish(seed_scores: pd.DataFrame) -> None:
+    flagged = seed_scores[seed_scores["hate_flag"]]
+    assert set(flagged["author"]) == EXPECTED_HATE
+    assert set(flagged["hate_target"]) == {"jewish"}
+    assert len(seed_scores) == 14
+
+
+def test_darkeyes_is_flagged_conspiracy(seed_scores: pd.DataFrame) -> None:
+    darkeyes = seed_scores[seed_scores["author"] == "DarkEyes"].iloc[0]
+    assert darkeyes["conspiracy_flag"]
+    assert darkeyes["evidence"]["conspiracy"]
+
+
+def test_hate_evidence_points_at_the_coded_words(seed_scores: pd.DataFrame) -> None:
+    jozo = seed_scores[seed_scores["author"] == "Jozo Magoc"].iloc[0]
+    words = {item["text"] for item in jozo["evidence"]["hate"]}
+    assert "ziomongrel" in words
