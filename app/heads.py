@@ -118,3 +118,74 @@ def linear_weights(estimator: Any, class_index: int = 1) -> np.ndarray:
         return row
     picked: np.ndarray = coef[class_index]
     return picked
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """A fitted head reduced to its arithmetic, for scoring without per-call validation.
+
+    scikit-learn re-validates its input on every `predict_proba`, which costs more than the
+    arithmetic for a single comment. The same numbers come out (a test checks it against
+    `predict_proba`): the linear model's decision values, then either the sigmoid maps of a
+    calibrator fitted on held-out rows (normalised over classes when there are several) or,
+    for an uncalibrated multinomial model, a softmax.
+    """
+
+    classes: tuple[str, ...]
+    coef: np.ndarray  # n_features x k (k = 1 for a binary head)
+    intercept: np.ndarray  # k
+    slope: np.ndarray | None  # k sigmoid slopes, None for softmax
+    offset: np.ndarray | None  # k sigmoid offsets
+
+    def predict_proba(self, x: sp.csr_matrix) -> np.ndarray:
+        """Class probabilities, columns in `classes` order (like `predict_proba`)."""
+        decision = np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
+        if self.slope is None or self.offset is None:
+            shifted = decision - decision.max(axis=1, keepdims=True)
+            exp = np.exp(shifted)
+            soft: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+            return soft
+        probs = 1.0 / (1.0 + np.exp(self.slope * decision + self.offset))
+        if len(self.classes) == 2:
+            return np.column_stack([1.0 - probs[:, 0], probs[:, 0]])
+        totals = probs.sum(axis=1, keepdims=True)
+        uniform = np.full_like(probs, 1.0 / probs.shape[1])
+        normalised: np.ndarray = np.divide(probs, totals, out=uniform, where=totals > 0)
+        return normalised
+
+
+def compile_head(estimator: Any) -> LinearHead:
+    """The `LinearHead` of a calibrated (or plain multinomial) logistic regression."""
+    classes = tuple(str(c) for c in estimator.classes_)
+    calibrated = getattr(estimator, "calibrated_classifiers_", None)
+    inner = calibrated[0].estimator if calibrated else estimator
+    while not hasattr(inner, "coef_") and hasattr(inner, "estimator"):
+        inner = inner.estimator
+    coef = np.asarray(inner.coef_, dtype=np.float64).T.copy()
+    intercept = np.asarray(inner.intercept_, dtype=np.float64).ravel()
+    if not calibrated:
+        return LinearHead(classes, coef, intercept, None, None)
+    calibrators = calibrated[0].calibrators
+    slope = np.array([float(c.a_) for c in calibrators])
+    offset = np.array([float(c.b_) for c in calibrators])
+    return LinearHead(classes, coef, intercept, slope, offset)
+
+
+@dataclass(frozen=True)
+class CompiledBundle:
+    """Every head of a bundle as a `LinearHead`."""
+
+    binary: dict[str, LinearHead]
+    hate_target: LinearHead
+    stance: LinearHead
+    reply_stance: LinearHead
+
+
+def compile_bundle(bundle: Bundle) -> CompiledBundle:
+    """Reduce every head of `bundle` to its arithmetic (done once, at load)."""
+    return CompiledBundle(
+        binary={head: compile_head(model) for head, model in bundle.binary.items()},
+        hate_target=compile_head(bundle.hate_target),
+        stance=compile_head(bundle.stance),
+        reply_stance=compile_head(bundle.reply_stance),
+    )

@@ -26,7 +26,14 @@ import sklearn
 
 from app.errors import AppError
 from app.features import FEATURE_SCHEMA
-from app.heads import BINARY_HEADS, REPLY_LABELS, STANCE_LABELS, Bundle
+from app.heads import (
+    BINARY_HEADS,
+    REPLY_LABELS,
+    STANCE_LABELS,
+    Bundle,
+    CompiledBundle,
+    compile_bundle,
+)
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
@@ -64,6 +71,7 @@ class LoadedModel:
     bundle: Bundle
     thresholds: Mapping[str, float]
     class_bias: Mapping[str, Mapping[str, float]]
+    compiled: CompiledBundle
 
 
 def sha256_file(path: Path) -> str:
@@ -184,6 +192,7 @@ def load(version_dir: Path) -> LoadedModel:
         bundle=bundle,
         thresholds=thresholds,
         class_bias=class_bias,
+        compiled=compile_bundle(bundle),
     )
 
 

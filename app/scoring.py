@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from app.domain import Thread
 from app.errors import AppError
-from app.evidence import evidence
+from app.evidence import evidence_by_head
 from app.features import thread_frame, topic_key
 from app.heads import (
     BINARY_HEADS,
@@ -104,12 +104,13 @@ def score_frame(
     x_text = matrix[text_rows]
 
     for head in BINARY_HEADS:
-        p = bundle.binary[head].predict_proba(x_text)[:, 1]
+        p = model.compiled.binary[head].predict_proba(x_text)[:, 1]
         out[head] = p.astype(np.float64)
         out[f"{head}_flag"] = p >= model.thresholds[head]
 
-    target_p = bundle.hate_target.predict_proba(x_text[:, features.blocks_.word])
-    target_labels = list(bundle.hate_target.classes_)
+    target_head = model.compiled.hate_target
+    target_p = target_head.predict_proba(x_text[:, features.blocks_.word])
+    target_labels = list(target_head.classes)
     best = target_p.argmax(axis=1)
     flagged = out["hate_flag"].to_numpy()
     out["hate_target"] = pd.Series(
@@ -126,18 +127,15 @@ def score_frame(
     _reply(model, out, x_text, matrix, unique, parents)
 
     weights = {head: linear_weights(bundle.binary[head]) for head in BINARY_HEADS}
-    n_text = features.n_features
     found: list[dict[str, list[dict[str, object]]]] = []
     flags = {head: out[f"{head}_flag"].to_numpy() for head in BINARY_HEADS}
     for i, text in enumerate(texts):
-        row_evidence: dict[str, list[dict[str, object]]] = {}
-        for head in BINARY_HEADS:
-            if evidence_top > 0 and flags[head][i] and text:
-                items = evidence(
-                    features, text, x_text[i], weights[head][:n_text], top=evidence_top
-                )
-                row_evidence[head] = [item.to_dict() for item in items]
-        found.append(row_evidence)
+        raised = {head: weights[head] for head in BINARY_HEADS if flags[head][i]}
+        if evidence_top <= 0 or not raised or not text:
+            found.append({})
+            continue
+        by_head = evidence_by_head(features, text, x_text[i], raised, top=evidence_top)
+        found.append({head: [item.to_dict() for item in items] for head, items in by_head.items()})
     out["evidence"] = pd.Series(found, index=out.index, dtype=object)
     out["model_version"] = model.version
     return out[list(OUTPUT_COLUMNS)]
@@ -262,7 +260,8 @@ def _stance(
             [str(topics[i]) for i in has],
             bundle.stance_topics,
         )
-        probs[has] = _ordered(bundle.stance, bundle.stance.predict_proba(x), STANCE_LABELS)
+        head = model.compiled.stance
+        probs[has] = _ordered(head.classes, head.predict_proba(x), STANCE_LABELS)
     _decide(out, "stance", "p_stance", probs, STANCE_LABELS, model.class_bias["stance"])
 
 
@@ -281,16 +280,15 @@ def _reply(
     if has:
         parent_rows = matrix[[unique[str(parents[i])] for i in has]]
         x = reply_matrix(bundle.features, x_text[has], parent_rows)
-        probs[has] = _ordered(
-            bundle.reply_stance, bundle.reply_stance.predict_proba(x), REPLY_LABELS
-        )
+        head = model.compiled.reply_stance
+        probs[has] = _ordered(head.classes, head.predict_proba(x), REPLY_LABELS)
     _decide(out, "reply_stance", "p_reply", probs, REPLY_LABELS, model.class_bias["reply_stance"])
 
 
-def _ordered(estimator: Any, probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """Columns of `probs` reordered from the estimator's classes_ to `labels`."""
-    classes = list(estimator.classes_)
-    return probs[:, [classes.index(label) for label in labels]]
+def _ordered(classes: Sequence[str], probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """Columns of `probs` reordered from the head's classes to `labels`."""
+    order = list(classes)
+    return probs[:, [order.index(label) for label in labels]]
 
 
 def _decide(

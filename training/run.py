@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from app.heads import compile_bundle
 from app.registry import CARD_FILE, LoadedModel, load, load_current
 from training.card import render_card
 from training.datasets import load_all
@@ -86,6 +87,7 @@ def train_bundle(
         bundle=fitted.bundle,
         thresholds={k: v["threshold"] for k, v in fitted.thresholds.items()},
         class_bias={k: v["class_bias"] for k, v in fitted.decision.items()},
+        compiled=compile_bundle(fitted.bundle),
     )
     scored = score_rows(preview, test_rows(frame))
     manifest["metrics"]["test"] = summary(headline_metrics(preview, scored))
