@@ -60,6 +60,11 @@ BACKGROUND_NEGATIVES: dict[str, tuple[str, ...]] = {
     # Reddit replies in political debates (DEBAGREEMENT): often rude, so only conspiracy.
     "debagreement": ("conspiracy",),
 }
+# Benign identity talk as toxic negatives: rows these sources mark as not hateful toward a
+# group (ToxiGen's neutral seed statements, RedditBias's unbiased comments, MHS's supportive
+# and counter-speech about Jews). Without them the toxic head's only identity-rich rows are
+# Civil Comments posts a crowd already rated toxic, so it learns that naming a group is toxic.
+BENIGN_IDENTITY_SOURCES: tuple[str, ...] = ("toxigen-seeds", "redditbias", "mhs-jewish")
 BIAS_RULE = "coordinate ascent on per-label log offsets, maximising validation macro-F1"
 
 
@@ -81,6 +86,7 @@ class TrainConfig:
     background_negatives: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: dict(BACKGROUND_NEGATIVES)
     )
+    benign_identity_sources: tuple[str, ...] = BENIGN_IDENTITY_SOURCES
     # RumourEval 2019 has the reply-stance benchmark with an official metric, and its mix
     # (mostly plain comments, few agree/disagree) is closer to blog reply threads than
     # DEBAGREEMENT's, which was sampled for (dis)agreement; the class biases are tuned on it.
@@ -137,8 +143,12 @@ def train(
     counts: dict[str, Any] = {}
     for head in BINARY_HEADS:
         progress(f"training {head}")
-        tr = with_background(train_rows, head, config.background_negatives)
-        va = with_background(val_rows, head, config.background_negatives)
+        tr = with_background(
+            train_rows, head, config.background_negatives, config.benign_identity_sources
+        )
+        va = with_background(
+            val_rows, head, config.background_negatives, config.benign_identity_sources
+        )
         x_tr, y_tr = cache.rows(tr["text"]), tr[head].to_numpy().astype(int)
         x_va, y_va = cache.rows(va["text"]), va[head].to_numpy().astype(int)
         weights = _source_weights(tr, config)
@@ -263,16 +273,23 @@ def train(
 
 
 def with_background(
-    rows: pd.DataFrame, head: str, background: Mapping[str, tuple[str, ...]]
+    rows: pd.DataFrame,
+    head: str,
+    background: Mapping[str, tuple[str, ...]],
+    benign_identity: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """The rows labelled for `head`, plus the presumed negatives of BACKGROUND_NEGATIVES.
+    """The rows labelled for `head`, plus presumed negatives (see BACKGROUND_NEGATIVES and
+    BENIGN_IDENTITY_SOURCES; the latter only for the toxic head, only rows with hate 0).
 
     A background text appears once even when its source repeats it (VAST pairs one comment
     with several topics).
     """
     labelled = rows[rows[head].notna()]
     sources = [source for source, heads in background.items() if head in heads]
-    extra = rows[rows["source"].isin(sources) & rows[head].isna()]
+    presumed = rows["source"].isin(sources)
+    if head == "toxic" and benign_identity:
+        presumed |= rows["source"].isin(list(benign_identity)) & (rows["hate"] == 0)
+    extra = rows[presumed & rows[head].isna()]
     if extra.empty:
         return labelled
     extra = extra.drop_duplicates(subset="text").copy()
