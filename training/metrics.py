@@ -26,12 +26,12 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from app.errors import AppError
+from app.heads import STANCE_LABELS
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 HATEXPLAIN_LABELS: tuple[str, ...] = ("normal", "offensive", "hatespeech")
-STANCE_LABELS: tuple[str, ...] = ("favor", "against", "none")
 BIAS_METRICS: tuple[str, ...] = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
 
 # The identity terms of the Dixon et al. (2018) synthetic "madlibs" bias set, spelled as there

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 import pandas as pd
 
 from app.errors import AppError
+from app.heads import HATE_TARGETS as _HATE_TARGETS
+from app.heads import REPLY_LABELS, STANCE_LABELS
 
 COLUMNS: tuple[str, ...] = (
     "text",
@@ -58,23 +60,10 @@ REQUIRED: tuple[str, ...] = ("text", "source", "split", "split_basis", "doc_id")
 LABEL_HEADS: tuple[str, ...] = ("hate", "toxic", "conspiracy")
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
-HATE_TARGETS: tuple[str, ...] = (
-    "jewish",
-    "muslim",
-    "christian",
-    "black",
-    "asian",
-    "arab",
-    "hispanic",
-    "roma",
-    "immigrant",
-    "women",
-    "lgbtq",
-    "disability",
-    "other",
-)
-STANCES: tuple[str, ...] = ("favor", "against", "none")
-REPLY_STANCES: tuple[str, ...] = ("agree", "disagree", "query", "comment")
+# The label schema is the runtime's (app.heads); the loaders must produce exactly its values.
+HATE_TARGETS: tuple[str, ...] = _HATE_TARGETS
+STANCES: tuple[str, ...] = STANCE_LABELS
+REPLY_STANCES: tuple[str, ...] = REPLY_LABELS
 TAGS: tuple[str, ...] = (
     "critical",
     "counter_speech",
