@@ -6,7 +6,7 @@ are built here, by the same functions at training and scoring time, so the two c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,3 +189,20 @@ def compile_bundle(bundle: Bundle) -> CompiledBundle:
         stance=compile_head(bundle.stance),
         reply_stance=compile_head(bundle.reply_stance),
     )
+
+
+def ordered(classes: Sequence[str], probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """Columns of `probs` reordered from a head's classes to `labels`."""
+    order = [str(c) for c in classes]
+    return probs[:, [order.index(label) for label in labels]]
+
+
+def decide(probs: np.ndarray, bias: Mapping[str, float], labels: Sequence[str]) -> np.ndarray:
+    """Per row, the index in `labels` of the argmax of log-probability plus the label's bias.
+
+    The one decision rule for stance and reply stance: training tunes `bias` with it and
+    scoring applies it, so the two cannot disagree.
+    """
+    offsets = np.array([bias[label] for label in labels], dtype=np.float64)
+    chosen: np.ndarray = np.argmax(np.log(np.clip(probs, 1e-12, 1.0)) + offsets, axis=1)
+    return chosen

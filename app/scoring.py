@@ -16,7 +16,7 @@ on its own terms keeps its direct stance.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,9 @@ from app.heads import (
     BINARY_HEADS,
     REPLY_LABELS,
     STANCE_LABELS,
+    decide,
     linear_weights,
+    ordered,
     reply_matrix,
     stance_matrix,
 )
@@ -261,7 +263,7 @@ def _stance(
             bundle.stance_topics,
         )
         head = model.compiled.stance
-        probs[has] = _ordered(head.classes, head.predict_proba(x), STANCE_LABELS)
+        probs[has] = ordered(head.classes, head.predict_proba(x), STANCE_LABELS)
     _decide(out, "stance", "p_stance", probs, STANCE_LABELS, model.class_bias["stance"])
 
 
@@ -281,14 +283,8 @@ def _reply(
         parent_rows = matrix[[unique[str(parents[i])] for i in has]]
         x = reply_matrix(bundle.features, x_text[has], parent_rows)
         head = model.compiled.reply_stance
-        probs[has] = _ordered(head.classes, head.predict_proba(x), REPLY_LABELS)
+        probs[has] = ordered(head.classes, head.predict_proba(x), REPLY_LABELS)
     _decide(out, "reply_stance", "p_reply", probs, REPLY_LABELS, model.class_bias["reply_stance"])
-
-
-def _ordered(classes: Sequence[str], probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """Columns of `probs` reordered from the head's classes to `labels`."""
-    order = list(classes)
-    return probs[:, [order.index(label) for label in labels]]
 
 
 def _decide(
@@ -297,20 +293,18 @@ def _decide(
     prefix: str,
     probs: np.ndarray,
     labels: Sequence[str],
-    bias: dict[str, float] | Any,
+    bias: Mapping[str, float],
 ) -> None:
-    """Label = argmax of log-probability plus the validation-tuned per-label bias."""
-    offsets = np.array([bias[label] for label in labels])
-    decided: list[str | None] = []
-    confidence: list[float] = []
-    for row in probs:
-        if np.isnan(row).any():
-            decided.append(None)
-            confidence.append(math.nan)
-            continue
-        best = int(np.argmax(np.log(np.clip(row, 1e-12, 1.0)) + offsets))
-        decided.append(labels[best])
-        confidence.append(float(row[best]))
+    """Fill a multiclass head's label, confidence and per-label columns (None without input)."""
+    decided: list[str | None] = [None] * len(probs)
+    confidence = np.full(len(probs), math.nan)
+    known = ~np.isnan(probs).any(axis=1)
+    if known.any():
+        rows = np.flatnonzero(known)
+        best = decide(probs[rows], bias, labels)
+        for row, index in zip(rows, best, strict=True):
+            decided[row] = labels[int(index)]
+            confidence[row] = probs[row, index]
     out[name] = pd.Series(decided, index=out.index, dtype=object)
     out[f"{name}_p"] = confidence
     for j, label in enumerate(labels):

@@ -36,6 +36,8 @@ from app.heads import (
     REPLY_LABELS,
     STANCE_LABELS,
     Bundle,
+    decide,
+    ordered,
     reply_matrix,
     stance_matrix,
 )
@@ -191,7 +193,7 @@ def train(
     stance, stance_c, stance_search = _fit_multiclass(
         x_st_tr, st_tr["stance"].to_numpy(), x_st_va, st_va["stance"].to_numpy(), config
     )
-    stance_probs = _ordered(stance, stance.predict_proba(x_st_va), STANCE_LABELS)
+    stance_probs = ordered(stance.classes_, stance.predict_proba(x_st_va), STANCE_LABELS)
     stance_bias = tune_bias(stance_probs, st_va["stance"].tolist(), STANCE_LABELS)
     validation["stance"] = {
         "C": stance_c,
@@ -217,7 +219,7 @@ def train(
         rp_va["reply_stance"].to_numpy(),
         config,
     )
-    reply_probs = _ordered(reply, reply.predict_proba(x_rp_va), REPLY_LABELS)
+    reply_probs = ordered(reply.classes_, reply.predict_proba(x_rp_va), REPLY_LABELS)
     tune_rows = (
         (rp_va["source"] == config.reply_bias_source).to_numpy()
         if config.reply_bias_source and (rp_va["source"] == config.reply_bias_source).any()
@@ -322,14 +324,7 @@ def tune_bias(
 
 
 def _decide(probs: np.ndarray, bias: Mapping[str, float], labels: Sequence[str]) -> list[str]:
-    offsets = np.array([bias[label] for label in labels])
-    best = np.argmax(np.log(np.clip(probs, 1e-12, 1.0)) + offsets, axis=1)
-    return [labels[int(b)] for b in best]
-
-
-def _ordered(estimator: Any, probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    classes = list(estimator.classes_)
-    return probs[:, [classes.index(label) for label in labels]]
+    return [labels[int(b)] for b in decide(probs, bias, labels)]
 
 
 class _Vectors:
