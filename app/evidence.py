@@ -21,6 +21,7 @@ from app.features import (
     lower_with_map,
     word_grams_with_spans,
 )
+from app.textnorm import Normalised
 
 _WORD_SPAN_RE = re.compile(r"\S+")
 _TRIM = ".,;:\"'“”‘’"
@@ -63,9 +64,14 @@ def evidence_by_head(
     weights: Mapping[str, np.ndarray],
     *,
     top: int = 5,
+    normalised: Normalised | None = None,
 ) -> dict[str, list[Evidence]]:
-    """`evidence` for several heads of one text, normalising and splitting it into n-grams once."""
-    normalised = features.normalise_one(text)
+    """`evidence` for several heads of one text, normalising and splitting it into n-grams once.
+
+    Pass `normalised` when the caller already normalised `text` (the scorer does).
+    """
+    if normalised is None:
+        normalised = features.normalise_one(text)
     lowered, lower_index = lower_with_map(normalised.text)
     columns, starts, ends = _gram_columns(features, lowered)
     row = row.tocsr()

@@ -177,8 +177,12 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def normalise_all(self, texts: Iterable[str]) -> list[str]:
         """The normalised form of every text, as the vectorisers see it."""
+        return [n.text for n in self.normalise_many(texts)]
+
+    def normalise_many(self, texts: Iterable[str]) -> list[Normalised]:
+        """Every text normalised with its offset map (kept when evidence will need it)."""
         steps = frozenset(self.steps)
-        return [normalise(text, steps).text for text in texts]
+        return [normalise(text, steps) for text in texts]
 
     def normalise_one(self, text: str) -> Normalised:
         """One text normalised with its offset map (for evidence)."""

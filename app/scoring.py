@@ -100,7 +100,9 @@ def score_frame(
     for value in (*texts, *(p for p in parents if p), *(t for t in topics if t)):
         unique.setdefault(value, len(unique))
     strings = list(unique)
-    normalised = features.normalise_all(strings)
+    # Offset maps are kept for the evidence of flagged rows.
+    normalised_full = features.normalise_many(strings)
+    normalised = [n.text for n in normalised_full]
     matrix = features.transform_normalised(strings, normalised)
     text_rows = [unique[t] for t in texts]
     x_text = matrix[text_rows]
@@ -136,7 +138,14 @@ def score_frame(
         if evidence_top <= 0 or not raised or not text:
             found.append({})
             continue
-        by_head = evidence_by_head(features, text, x_text[i], raised, top=evidence_top)
+        by_head = evidence_by_head(
+            features,
+            text,
+            x_text[i],
+            raised,
+            top=evidence_top,
+            normalised=normalised_full[text_rows[i]],
+        )
         found.append({head: [item.to_dict() for item in items] for head, items in by_head.items()})
     out["evidence"] = pd.Series(found, index=out.index, dtype=object)
     out["model_version"] = model.version
