@@ -167,8 +167,6 @@ def load(version_dir: Path) -> LoadedModel:
             f"bundle {version_dir.name} uses feature schema {schema!r}; this threadguard "
             f"reads schema {FEATURE_SCHEMA}"
         )
-    thresholds = _thresholds(manifest, where)
-    class_bias = _class_bias(manifest, where)
     with warnings.catch_warnings():
         # A pickle from another scikit-learn version must not load with a mere warning.
         warnings.simplefilter("error", sklearn.exceptions.InconsistentVersionWarning)
@@ -185,13 +183,25 @@ def load(version_dir: Path) -> LoadedModel:
         raise ModelArtifactError(
             f"{where} says version {version!r} but lies in directory {version_dir.name!r}"
         )
+    return assemble(version_dir, manifest, bundle)
+
+
+def assemble(version_dir: Path, manifest: Mapping[str, Any], bundle: Bundle) -> LoadedModel:
+    """A `LoadedModel` from a bundle and its manifest's decision settings (no file checks).
+
+    `load` ends here; training uses it to score the test rows before the bundle is written.
+
+    Raises:
+        ModelArtifactError: the manifest's thresholds or class biases are missing or invalid.
+    """
+    where = version_dir / MANIFEST_FILE
     return LoadedModel(
-        version=version,
+        version=_manifest_str(manifest, "version", where),
         path=version_dir,
         manifest=manifest,
         bundle=bundle,
-        thresholds=thresholds,
-        class_bias=class_bias,
+        thresholds=_thresholds(manifest, where),
+        class_bias=_class_bias(manifest, where),
         compiled=compile_bundle(bundle),
     )
 

@@ -15,8 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from app.heads import compile_bundle
-from app.registry import CARD_FILE, LoadedModel, load, load_current
+from app.registry import CARD_FILE, assemble, load, load_current
 from training.card import render_card
 from training.datasets import load_all
 from training.evaluate import evaluate, headline_metrics, score_rows, summary, test_rows
@@ -80,15 +79,7 @@ def train_bundle(
     )
     # Test rows are read here once, after every choice above was made on validation data.
     progress("scoring the test rows once for the manifest")
-    preview = LoadedModel(
-        version=version,
-        path=out_dir / version,
-        manifest=manifest,
-        bundle=fitted.bundle,
-        thresholds={k: v["threshold"] for k, v in fitted.thresholds.items()},
-        class_bias={k: v["class_bias"] for k, v in fitted.decision.items()},
-        compiled=compile_bundle(fitted.bundle),
-    )
+    preview = assemble(out_dir / version, manifest, fitted.bundle)
     scored = score_rows(preview, test_rows(frame))
     manifest["metrics"]["test"] = summary(headline_metrics(preview, scored))
     version_dir, loaded = write_bundle(fitted, manifest, out_dir)
