@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEEDS ?= ../shared/seeds
 DATA_DIR ?= ../shared/datasets
+BATCH_ROWS ?= 1000000
 SEED_PAGE := $(SEEDS)/004_f987b5801adb0d07.txt
 SEED_ORIGINAL := $(SEEDS)/000_995f28ecffe272e4.txt
 LINTED := app training tests benchmarks
 
-.PHONY: install run test lint typecheck pytest bench evaluate train clean
+.PHONY: install run seed test lint typecheck pytest bench evaluate train clean
 
 install: $(STAMP)
 
@@ -21,8 +22,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,compare]'
 	touch $(STAMP)
 
+# The service on 127.0.0.1:8000 with the committed model and an SQLite queue under var/.
 run: install
-	@test -f $(SEED_PAGE) || { echo "make run: $(SEED_PAGE) is missing (set SEEDS=...)" >&2; exit 2; }
+	$(BIN)/threadguard db upgrade
+	$(BIN)/threadguard serve
+
+# The seed thread parsed, scored and printed as a tree (what `make run` did before the service).
+seed: install
+	@test -f $(SEED_PAGE) || { echo "make seed: $(SEED_PAGE) is missing (set SEEDS=...)" >&2; exit 2; }
 	$(BIN)/threadguard parse $(SEED_PAGE) --original $(SEED_ORIGINAL) --score
 
 lint: install
@@ -40,6 +47,8 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python benchmarks/parse_bench.py
 	$(BIN)/python benchmarks/score_bench.py --data-dir $(DATA_DIR)
+	$(BIN)/python benchmarks/http_bench.py
+	$(BIN)/python benchmarks/batch_bench.py --data-dir $(DATA_DIR) --rows $(BATCH_ROWS)
 
 evaluate: install
 	$(BIN)/threadguard evaluate --data-dir $(DATA_DIR)
@@ -49,4 +58,4 @@ train: install
 	$(BIN)/threadguard train --data-dir $(DATA_DIR)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf var $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -6,43 +6,26 @@ Data goes to stdout, messages to stderr. An `AppError` ends the command with
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from app import __version__, registry
+from app.commands import reports_errors
+from app.commands.db import db_app, keys_app
+from app.commands.score import score_command
 from app.domain import Thread, thread_json_schema
 from app.errors import AppError
 from app.scoring import score_records, score_thread
 from app.threads import FORMATS, Columns, ParseOptions, parse
 from app.threads.options import DEFAULT_MAX_BYTES
 from app.threads.source import read_source
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn an AppError into `error: …` on stderr and its exit code, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except AppError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(exc.exit_code) from exc
-
-    return wrapper
-
 
 app = typer.Typer(
     help="threadguard: rebuild, score and moderate comment threads, offline.",
@@ -75,7 +58,7 @@ def _format_choice(value: str | None) -> str | None:
 
 
 @app.command("parse")
-@_reports_errors
+@reports_errors
 def parse_command(
     page: Annotated[str, typer.Argument(help="A file, '-' for stdin, or an http(s) URL.")],
     original: Annotated[
@@ -173,6 +156,76 @@ def version_command() -> None:
     typer.echo(__version__)
 
 
+@app.command("serve")
+@reports_errors
+def serve_command(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="uvicorn worker processes (default 1).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Queue database (default THREADGUARD_DATABASE_URL)."),
+    ] = None,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Start the HTTP service (uvicorn) with the current model and the queue database."""
+    import os
+
+    import uvicorn
+
+    from app.api.app import create_app
+    from app.config import load_settings
+
+    overrides: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("host", host),
+            ("port", port),
+            ("workers", workers),
+            ("database_url", database_url),
+            ("model_dir", model_dir),
+        )
+        if value is not None
+    }
+    settings = load_settings(**overrides)
+    # Built here first so a bad bundle or an unmigrated database ends with its message
+    # before a port is bound (and before worker processes start).
+    service = create_app(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    _progress(f"threadguard {__version__}, model {service.state.services.model.version}")
+    _progress(f"serving on {base}  (docs: {base}/docs)")
+    _progress(
+        f"try: curl -s {base}/v1/score -H 'content-type: application/json' "
+        """-d '{"text": "You are an idiot."}'"""
+    )
+    if service.state.services.keys.has_active_keys() or not settings.bound_to_loopback:
+        _progress("every request needs a key: Authorization: Bearer <key>")
+    else:
+        _progress(
+            "scoring is open on loopback until a key exists; make one with: "
+            "threadguard keys create --role scorer"
+        )
+    if settings.workers == 1:
+        uvicorn.run(service, host=settings.host, port=settings.port, log_level=settings.log_level)
+        return
+    # Worker processes build their own app from the environment: pass the overrides on.
+    for name, value in overrides.items():
+        os.environ[f"THREADGUARD_{name.upper()}"] = str(value)
+    service.state.services.engine.dispose()
+    uvicorn.run(
+        "app.api.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+    )
+
+
 DataDirOption = Annotated[
     Path,
     typer.Option("--data-dir", help="The public datasets, e.g. ../shared/datasets."),
@@ -195,7 +248,7 @@ def _progress(message: str) -> None:
 
 
 @app.command("train")
-@_reports_errors
+@reports_errors
 def train_command(
     data_dir: DataDirOption,
     out: Annotated[
@@ -224,7 +277,7 @@ def train_command(
 
 
 @app.command("evaluate")
-@_reports_errors
+@reports_errors
 def evaluate_command(
     data_dir: DataDirOption,
     model_dir: ModelDirOption = None,
@@ -252,7 +305,7 @@ def evaluate_command(
 
 
 @app.command("model-info")
-@_reports_errors
+@reports_errors
 def model_info_command(model_dir: ModelDirOption = None) -> None:
     """Verify and describe the current model: version, thresholds, metrics."""
     model = registry.load_current(model_dir or registry.default_model_dir())
@@ -364,6 +417,11 @@ def _last_children(thread: Thread) -> set[str]:
 def _snippet(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.command("score")(score_command)
 
 
 def main() -> None:

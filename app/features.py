@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,8 +231,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self, texts: Sequence[str], normalised: Sequence[str]
     ) -> sp.csr_matrix:
         """Like `transform` when the caller already holds the normalised texts."""
-        words = self.word_.transform(normalised)
-        chars = self.char_.transform(normalised)
+        words = tfidf_rows(self.word_, word_analyzer, normalised)
+        chars = tfidf_rows(self.char_, char_analyzer, normalised)
         shapes = (
             np.array([shape_features(t) for t in texts], dtype=np.float64).reshape(
                 len(texts), len(SHAPE_NAMES)
@@ -240,6 +240,49 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             - self.shape_mean_
         ) / self.shape_scale_
         return sp.hstack([words, chars, sp.csr_matrix(shapes.astype(np.float32))], format="csr")
+
+
+def tfidf_rows(
+    vectorizer: TfidfVectorizer, analyzer: Callable[[str], list[str]], texts: Sequence[str]
+) -> sp.csr_matrix:
+    """What `vectorizer.transform(texts)` returns, without scikit-learn's per-call checks.
+
+    For a handful of short texts those checks cost more than the counting; this does the
+    same arithmetic from the fitted vocabulary and IDF weights (sublinear tf, IDF, l2 norm,
+    float32), which a test compares with scikit-learn's own transform.
+    """
+    if vectorizer.norm != "l2" or not vectorizer.use_idf:
+        matrix: sp.csr_matrix = vectorizer.transform(texts)
+        return matrix
+    vocabulary: dict[str, int] = vectorizer.vocabulary_
+    get = vocabulary.get
+    indptr = [0]
+    indices: list[int] = []
+    counts: list[int] = []
+    for text in texts:
+        row: dict[int, int] = {}
+        for gram in analyzer(text):
+            column = get(gram)
+            if column is not None:
+                row[column] = row.get(column, 0) + 1
+        ordered_columns = sorted(row)
+        indices.extend(ordered_columns)
+        counts.extend(row[c] for c in ordered_columns)
+        indptr.append(len(indices))
+    columns = np.asarray(indices, dtype=np.int32)
+    data = np.asarray(counts, dtype=np.float32)
+    if vectorizer.sublinear_tf:
+        data = np.log(data) + np.float32(1.0)
+    data *= vectorizer.idf_.astype(np.float32)[columns]
+    bounds = np.asarray(indptr, dtype=np.int64)
+    lengths = np.diff(bounds)
+    if len(data):
+        squares = np.add.reduceat(data.astype(np.float64) ** 2, bounds[:-1][lengths > 0])
+        norms = np.ones(len(texts), dtype=np.float64)
+        norms[lengths > 0] = np.sqrt(squares)
+        data = (data / np.repeat(norms, lengths)).astype(np.float32)
+    shape = (len(texts), len(vocabulary))
+    return sp.csr_matrix((data, columns, bounds), shape=shape)
 
 
 def topic_key(topic: str | None) -> str:

@@ -85,13 +85,70 @@ def score_frame(
     texts = _column(frame, "text", required=True)
     parents = _column(frame, "parent_text", required=False)
     topics = _column(frame, "topic", required=False)
-    n = len(texts)
-    out = pd.DataFrame(index=frame.index)
-    if n == 0:
-        for name in OUTPUT_COLUMNS:
-            out[name] = pd.Series(dtype=object)
-        return out
+    if not texts:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
+    columns = _score_columns(model, texts, parents, topics, evidence_top)
+    index = frame.index
+    return pd.DataFrame(
+        {
+            name: (
+                pd.Series(values, index=index, dtype=object)
+                if isinstance(values, list)
+                else pd.Series(values, index=index)
+            )
+            for name, values in columns.items()
+        },
+        index=index,
+    )
 
+
+def score_rows(
+    model: LoadedModel,
+    texts: Sequence[str],
+    parent_texts: Sequence[str | None],
+    topics: Sequence[str | None],
+    *,
+    evidence_top: int = EVIDENCE_TOP,
+) -> list[dict[str, Any]]:
+    """`score_frame`'s rows as dicts of plain values, for callers that answer in JSON.
+
+    The same computation without a DataFrame on either side: for a single comment, building
+    and taking apart the frames costs as much as a third of the scoring.
+
+    Raises:
+        ScoringInputError: as `score_frame`.
+    """
+    frame_like: dict[str, list[Any]] = {
+        "text": list(texts),
+        "parent_text": list(parent_texts),
+        "topic": list(topics),
+    }
+    checked = {
+        name: _checked(values, name, required=name == "text") for name, values in frame_like.items()
+    }
+    if not checked["text"]:
+        return []
+    columns = _score_columns(
+        model, checked["text"], checked["parent_text"], checked["topic"], evidence_top
+    )
+    names = list(columns)
+    plain = [
+        values if isinstance(values, list) else np.asarray(values).tolist()
+        for values in columns.values()
+    ]
+    return [dict(zip(names, row, strict=True)) for row in zip(*plain, strict=True)]
+
+
+def _score_columns(
+    model: LoadedModel,
+    texts: list[str],
+    parents: list[str | None],
+    topics: list[str | None],
+    evidence_top: int,
+) -> dict[str, Any]:
+    """The scoring itself: one array or list per output column, in OUTPUT_COLUMNS order."""
+    n = len(texts)
+    out: dict[str, Any] = {}
     bundle = model.bundle
     features = bundle.features
     # Normalise and vectorise each distinct string once: thread replies reuse their
@@ -116,23 +173,24 @@ def score_frame(
     target_p = target_head.predict_proba(x_text[:, features.blocks_.word])
     target_labels = list(target_head.classes)
     best = target_p.argmax(axis=1)
-    flagged = out["hate_flag"].to_numpy()
-    out["hate_target"] = pd.Series(
-        [target_labels[b] if f else None for b, f in zip(best, flagged, strict=True)],
-        index=out.index,
-        dtype=object,
-    )
-    out["hate_target_p"] = [
-        float(target_p[i, b]) if f else math.nan
-        for i, (b, f) in enumerate(zip(best, flagged, strict=True))
+    flagged = out["hate_flag"]
+    out["hate_target"] = [
+        target_labels[b] if f else None for b, f in zip(best, flagged, strict=True)
     ]
+    out["hate_target_p"] = np.array(
+        [
+            float(target_p[i, b]) if f else math.nan
+            for i, (b, f) in enumerate(zip(best, flagged, strict=True))
+        ],
+        dtype=np.float64,
+    )
 
     _stance(model, out, x_text, matrix, unique, normalised, text_rows, topics)
     _reply(model, out, x_text, matrix, unique, parents)
 
     weights = {head: linear_weights(bundle.binary[head]) for head in BINARY_HEADS}
     found: list[dict[str, list[dict[str, object]]]] = []
-    flags = {head: out[f"{head}_flag"].to_numpy() for head in BINARY_HEADS}
+    flags = {head: out[f"{head}_flag"] for head in BINARY_HEADS}
     for i, text in enumerate(texts):
         raised = {head: weights[head] for head in BINARY_HEADS if flags[head][i]}
         if evidence_top <= 0 or not raised or not text:
@@ -147,9 +205,9 @@ def score_frame(
             normalised=normalised_full[text_rows[i]],
         )
         found.append({head: [item.to_dict() for item in items] for head, items in by_head.items()})
-    out["evidence"] = pd.Series(found, index=out.index, dtype=object)
-    out["model_version"] = model.version
-    return out[list(OUTPUT_COLUMNS)]
+    out["evidence"] = found
+    out["model_version"] = [model.version] * n
+    return {name: out[name] for name in OUTPUT_COLUMNS}
 
 
 def score_texts(
@@ -168,14 +226,16 @@ def score_texts(
     return score_frame(model, frame)
 
 
-def score_thread(model: LoadedModel, thread: Thread) -> pd.DataFrame:
+def score_thread(
+    model: LoadedModel, thread: Thread, *, evidence_top: int = EVIDENCE_TOP
+) -> pd.DataFrame:
     """Score every comment of `thread` with its parent's text and the thread's topic.
 
     Adds `thread_stance` and `thread_stance_p`: the direct stance reconciled with the tree
     (see the module docstring). The tree columns of `thread_frame` come first.
     """
     frame = thread_frame(thread)
-    scores = score_frame(model, frame)
+    scores = score_frame(model, frame, evidence_top=evidence_top)
     combined = pd.concat([frame[["comment_id", "parent_id", "author", "depth"]], scores], axis=1)
     reconciled = reconcile_stance(combined)
     combined["thread_stance"] = [label for label, _ in reconciled]
@@ -188,7 +248,7 @@ def reconcile_stance(scored: pd.DataFrame) -> list[tuple[str | None, float]]:
     article = np.array([1.0, 0.0, 0.0])  # favor, against, none: the article states the topic
     final: dict[str, np.ndarray] = {}
     result: list[tuple[str | None, float]] = []
-    for row in scored.to_dict(orient="records"):
+    for row in records(scored):
         direct = np.array(
             [float(row[f"p_stance_{label}"]) for label in STANCE_LABELS], dtype=np.float64
         )
@@ -223,8 +283,13 @@ def _column(frame: pd.DataFrame, name: str, *, required: bool) -> list[Any]:
         if required:
             raise ScoringInputError(f"the input has no {name!r} column", field=name)
         return [None] * len(frame)
+    return _checked(frame[name].tolist(), name, required=required)
+
+
+def _checked(column: Sequence[Any], name: str, *, required: bool) -> list[Any]:
+    """The values of an input column, each checked to be text (or missing where allowed)."""
     values: list[Any] = []
-    for position, value in enumerate(frame[name].tolist()):
+    for position, value in enumerate(column):
         if value is None or (isinstance(value, float) and math.isnan(value)):
             if required:
                 raise ScoringInputError(
@@ -249,7 +314,7 @@ def _column(frame: pd.DataFrame, name: str, *, required: bool) -> list[Any]:
 
 def _stance(
     model: LoadedModel,
-    out: pd.DataFrame,
+    out: dict[str, Any],
     x_text: sp.csr_matrix,
     matrix: sp.csr_matrix,
     unique: dict[str, int],
@@ -278,7 +343,7 @@ def _stance(
 
 def _reply(
     model: LoadedModel,
-    out: pd.DataFrame,
+    out: dict[str, Any],
     x_text: sp.csr_matrix,
     matrix: sp.csr_matrix,
     unique: dict[str, int],
@@ -297,7 +362,7 @@ def _reply(
 
 
 def _decide(
-    out: pd.DataFrame,
+    out: dict[str, Any],
     name: str,
     prefix: str,
     probs: np.ndarray,
@@ -311,13 +376,24 @@ def _decide(
     if known.any():
         rows = np.flatnonzero(known)
         best = decide(probs[rows], bias, labels)
-        for row, index in zip(rows, best, strict=True):
-            decided[row] = labels[int(index)]
-            confidence[row] = probs[row, index]
-    out[name] = pd.Series(decided, index=out.index, dtype=object)
+        for row, chosen in zip(rows, best, strict=True):
+            decided[row] = labels[int(chosen)]
+            confidence[row] = probs[row, chosen]
+    out[name] = decided
     out[f"{name}_p"] = confidence
     for j, label in enumerate(labels):
         out[f"{prefix}_{label}"] = probs[:, j]
+
+
+def records(scored: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts of plain Python values, in order.
+
+    `DataFrame.to_dict(orient="records")` costs milliseconds even for one row; converting
+    each column once with `tolist` is what makes single-comment requests cheap.
+    """
+    names = [str(name) for name in scored.columns]
+    columns = [scored[name].tolist() for name in scored.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def topic_known(model: LoadedModel, topic: str | None) -> bool:
@@ -329,7 +405,7 @@ def score_records(scored: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """`score_thread`'s rows as JSON-ready dicts keyed by comment id (NaN becomes None)."""
     out: dict[str, dict[str, Any]] = {}
     keep = [c for c in scored.columns if c not in ("comment_id", "parent_id", "author", "depth")]
-    for record in scored.to_dict(orient="records"):
+    for record in records(scored):
         clean: dict[str, Any] = {}
         for key in keep:
             value = record[key]

@@ -186,9 +186,11 @@ _CONFUSABLE_CLASS = "".join(_CONFUSABLES)
 _CONFUSABLE_WORD_RE = re.compile(
     rf"(?<![^\W_])[^\W_{_CONFUSABLE_CLASS}]*+[{_CONFUSABLE_CLASS}][^\W_]*+"
 )
-# Not after an apostrophe: the "s" of "it's a b" is no single letter.
+# Not after an apostrophe: the "s" of "it's a b" is no single letter. Nor a letter that
+# goes on as part of a token ("a a U.S.": the "U" belongs to "U.S.").
 _SPACED_RE = re.compile(
-    rf"(?<![^\W_])(?<!['’]){_LETTER}(?P<sep>[ .\-_*]){_LETTER}(?:(?P=sep){_LETTER})+(?![^\W_])"
+    rf"(?<![^\W_])(?<!['’])(?<![^\W_][.\-_*]){_LETTER}(?P<sep>[ .\-_*]){_LETTER}"
+    rf"(?:(?P=sep){_LETTER})+(?![^\W_])(?![.\-_*'’][^\W_])"
 )
 _MASKED_RE = re.compile(r"(?<![\w*#@$.!-])[^\W_]*+[*#@$_.!-][\w*#@$.!-]*+")
 # The lookahead skips numbers ("1948", "$5") in the regex engine: a leet word has a letter.

@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from app.registry import LoadedModel
+
+pytest_plugins = ["tests.dbfixtures"]
+
+# The same examples on every run, so CI is red only when the code changed; set
+# HYPOTHESIS_PROFILE=explore to search with fresh random examples.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=1_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -85,3 +85,26 @@ def test_normalisation_reaches_the_vocabulary() -> None:
 def test_topic_key_folds_case_and_punctuation() -> None:
     assert topic_key("  Climate Change: is a REAL concern! ") == "climate change is a real concern"
     assert topic_key(None) == ""
+
+
+def test_tfidf_rows_equal_scikit_learns_transform() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from app.features import char_analyzer, tfidf_rows, word_analyzer
+
+    corpus = ["the cat sat", "the dog sat down", "a cat and a dog", "cats!! dogs??"] * 3
+    texts = ["the cat sat on the dog", "", "unseen words only", "cat cat cat dog!!", "a"]
+    for analyzer, sublinear in (
+        (word_analyzer, True),
+        (char_analyzer, True),
+        (word_analyzer, False),
+    ):
+        vectorizer = TfidfVectorizer(
+            analyzer=analyzer, sublinear_tf=sublinear, dtype=np.float32
+        ).fit(corpus)
+        expected = vectorizer.transform(texts)
+        got = tfidf_rows(vectorizer, analyzer, texts)
+        assert got.dtype == expected.dtype
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got.toarray(), expected.toarray(), rtol=1e-6, atol=1e-7)
+        assert got.nnz == expected.nnz

@@ -148,3 +148,31 @@ def test_reconcile_follows_confident_agreement_and_flips_disagreement() -> None:
     )
     labels = [label for label, _ in reconcile_stance(rows)]
     assert labels == ["favor", "favor", "against", "against"]
+
+
+def test_score_rows_equal_score_frame_rows(tiny_model: LoadedModel) -> None:
+    from app.scoring import records, score_rows
+
+    texts = ["jews are vermin and should be driven out", "a nice day", "I agree with you"]
+    parents = [None, "what a day", "jews are vermin and should be driven out"]
+    topics = ["immigration", None, None]
+    frame = pd.DataFrame({"text": texts, "parent_text": parents, "topic": topics})
+    expected = records(score_frame(tiny_model, frame))
+    got = score_rows(tiny_model, texts, parents, topics)
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.keys() == theirs.keys()
+        for key, value in mine.items():
+            other = theirs[key]
+            if isinstance(value, float) and math.isnan(value):
+                assert isinstance(other, float) and math.isnan(other), key
+            else:
+                assert value == other, key
+
+
+def test_score_rows_checks_its_input(tiny_model: LoadedModel) -> None:
+    from app.scoring import score_rows
+
+    with pytest.raises(ScoringInputError, match="row 1: text must be text"):
+        score_rows(tiny_model, ["fine", 5], [None, None], [None, None])  # type: ignore[list-item]
+    assert score_rows(tiny_model, [], [], []) == []

@@ -7,7 +7,7 @@ import pickle
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.textnorm import (
@@ -453,6 +453,8 @@ ORDINARY_WORDS = [
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(ORDINARY_WORDS), max_size=30).map(" ".join))
+@example("a a U.S.")
+@example("e.g. a I U.S. a")
 def test_ordinary_words_pass_through_unchanged(text: str) -> None:
     result = normalise(text)
     assert result.text == text

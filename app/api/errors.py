@@ -1,0 +1,149 @@
+"""One JSON error shape for every error the service returns: {"error": {code, message, field}}.
+
+Perspective's compatible endpoint is the one exception: it answers in Perspective's own
+error shape, because clients written for Perspective parse that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx/5xx response."""
+
+    error: ErrorDetail
+
+
+# Status -> (code, the message used when the framework gave none worth showing).
+_HTTP_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A response in the one error shape."""
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+
+
+class ApiError(AppError):
+    """An error raised by a route with an explicit status (auth, conflicts, limits)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.status_code = status_code
+        self.code = code or _HTTP_CODES.get(status_code, "error")
+        self.headers = headers
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the error shape for these statuses."""
+    return {status: {"model": ErrorBody, "description": _describe(status)} for status in statuses}
+
+
+def _describe(status: int) -> str:
+    return {
+        400: "Malformed request (for example a body that is not UTF-8 JSON)",
+        401: "No API key, or an unknown or revoked one",
+        403: "The key's role may not do this",
+        404: "Not found",
+        409: "Conflict with the current state",
+        413: "Body, text or batch over its limit",
+        422: "A field is missing or has a value that cannot be used",
+        503: "The model or the database is not available",
+    }.get(status, "Error")
+
+
+def _field(loc: Sequence[Any]) -> str | None:
+    # The first part says where the value was (body, query, …); a field may itself be
+    # called "body" (Coral's comment.body), so only that first part is dropped.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error the app can raise into the one shape."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        return error_response(exc.status_code, exc.code, exc.message, exc.field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+        if first.get("type") == "json_invalid":
+            return error_response(
+                400, "invalid_json", f"the body is not valid JSON: {first.get('ctx', {})}"
+            )
+        field = _field(first.get("loc", ()))
+        message = str(first.get("msg", "invalid request"))
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        where = f"{field}: " if field else ""
+        return error_response(422, "invalid_input", f"{where}{message}", field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = str(exc.detail)
+        cause = exc.__cause__
+        if isinstance(cause, UnicodeDecodeError):
+            # FastAPI reports a body it cannot decode only as "error parsing the body".
+            bad = cause.object[cause.start : cause.start + 1].hex()
+            code = "invalid_json"
+            message = (
+                f"the body is not valid JSON: it is not UTF-8 (byte 0x{bad} at offset "
+                f"{cause.start}); send UTF-8"
+            )
+        return error_response(exc.status_code, code, message, None, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The traceback goes to the server log; the caller learns only that it failed.
+        request.app.state.log_exception(exc)
+        return error_response(500, "internal_error", "internal error; see the server log")

@@ -1,0 +1,139 @@
+"""Service settings: THREADGUARD_* environment variables and an optional `.env` file.
+
+Settings are an object handed to `create_app`, never read at import time. Values that
+would make the service unsafe or unusable are refused when the object is built, with the
+variable's name in the message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import AppError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/threadguard.db"
+# Perspective's own limit on a comment is 20 KB; a drop-in replacement keeps it.
+DEFAULT_MAX_TEXT_BYTES = 20_480
+DEFAULT_MAX_BATCH = 1_000
+# A batch of 1,000 comments of 20 KB each, their parent texts and JSON overhead; a page
+# posted to /v1/threads gets the same cap.
+DEFAULT_MAX_BODY_BYTES = 48 * 1024 * 1024
+DEFAULT_MAX_THREAD_COMMENTS = 100_000
+
+
+class SettingsError(AppError):
+    """A setting has a value the service refuses to run with."""
+
+    code = "invalid_settings"
+
+
+class Settings(BaseSettings):
+    """Everything the service and the CLI's service commands can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THREADGUARD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    model_dir: Path | None = Field(
+        default=None,
+        description="Folder with CURRENT and the model versions (default: the repository's "
+        "models/ or, in the image, the baked-in bundle).",
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path (relative to the working directory) or "
+        "postgresql://user@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `threadguard serve` binds.")
+    port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    max_text_bytes: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MAX_TEXT_BYTES
+    max_batch: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_BATCH
+    max_body_bytes: Annotated[int, Field(ge=1_024, le=1_024**3)] = DEFAULT_MAX_BODY_BYTES
+    max_thread_comments: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MAX_THREAD_COMMENTS
+    evidence_top: Annotated[int, Field(ge=0, le=50)] = 5
+    anonymous_scoring: Literal["loopback", "never"] = Field(
+        default="loopback",
+        description="'loopback': scoring needs no key while the service is bound to a "
+        "loopback address, the caller is on loopback and no key exists yet; 'never': "
+        "every request needs a key.",
+    )
+    coral_secret: SecretStr | None = Field(
+        default=None,
+        description="The signing secret Coral shows for the external moderation phase; "
+        "unset, the Coral endpoint answers 503.",
+    )
+    coral_policy: dict[
+        Literal["hate", "toxic", "conspiracy"], Literal["ignore", "flag", "withhold"]
+    ] = Field(
+        default_factory=dict,
+        description="What the Coral endpoint does with each raised head, as JSON; heads "
+        "left out keep the defaults (hate withhold, toxic flag, conspiracy ignore).",
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"unsupported database URL scheme {scheme!r}: use sqlite:///path or "
+                "postgresql://user@host/db"
+            )
+        return value
+
+    @field_validator("coral_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Coral's own secrets are 32+ random characters; a short one can be guessed.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the Coral signing secret must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _limits_agree(self) -> Settings:
+        if self.max_text_bytes > self.max_body_bytes:
+            raise ValueError("max_text_bytes cannot be larger than max_body_bytes")
+        return self
+
+    @property
+    def bound_to_loopback(self) -> bool:
+        """Whether `host` only accepts connections from this machine."""
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `.env`, with `overrides` on top.
+
+    Raises:
+        SettingsError: a value is refused; the message names the THREADGUARD_ variable.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"THREADGUARD_{'_'.join(str(p) for p in error['loc']).upper() or 'SETTINGS'}: "
+            f"{error['msg']}"
+            for error in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,1 @@
+"""The moderation queue's storage: the database layer (`store`) and API keys (`keys`)."""

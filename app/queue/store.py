@@ -1,0 +1,416 @@
+"""The database: tables, engines and migrations, on SQLite (default) or PostgreSQL.
+
+Tables are SQLAlchemy Core on one `metadata` whose naming convention gives every
+constraint and index a stable name, so Alembic migrations can alter them on both databases.
+Schema changes go only through the numbered migrations in `migrations/versions/`; the
+service refuses a database that is not at `head_revision()` (`require_migrated`).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Dialect, Engine, make_url
+
+from app.auth import Role
+from app.config import DEFAULT_DATABASE_URL
+from app.errors import AppError
+
+MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+
+# Several uvicorn workers (and the CLI) may share one SQLite file; a writer waits this long
+# for another's lock before giving up with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS: Final = 15_000
+# How long a PostgreSQL connection attempt may take, so /readyz answers instead of hanging.
+POSTGRES_CONNECT_TIMEOUT_S: Final = 5
+# Any fixed 64-bit number, the same in every process: two `db upgrade` at once take turns.
+MIGRATION_LOCK_ID: Final = 0x7467_6D69_6772_6174
+# Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at
+# BEGIN, so a read-then-write transaction cannot fail half-way on a concurrent writer.
+SQLITE_BEGIN: Final = "threadguard_sqlite_begin"
+
+
+class DatabaseError(AppError):
+    """The database cannot be reached or used."""
+
+    status_code = 503
+    exit_code = 3
+    code = "database_unavailable"
+
+
+class DatabaseNotMigrated(DatabaseError):
+    """The database schema is not the one this version of threadguard needs."""
+
+    code = "database_not_migrated"
+
+
+class UnknownRevision(AppError):
+    """A migration target that does not exist or cannot be reached from here."""
+
+    code = "unknown_revision"
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both databases.
+
+    SQLite has no time zones: values are stored as naive UTC and given back aware, so
+    callers always see the same thing PostgreSQL's `timestamptz` gives.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware one (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC (what every `*_at` column stores)."""
+    return datetime.now(UTC)
+
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+api_keys: Final = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(12), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    # sha256 of the whole secret, hex; the secret itself is never stored.
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role"),
+    # `has_active_keys` runs on anonymous requests: `revoked_at IS NULL` must not scan.
+    sa.Index(None, "revoked_at"),
+)
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except (exc.ArgumentError, ValueError) as error:
+        # An unparseable URL cannot be masked: show only what follows a possible password.
+        shown = url if "@" not in url else "…@" + url.rsplit("@", 1)[1]
+        raise DatabaseError(
+            f"invalid database URL {shown!r}: use sqlite:///path/to/file.db or "
+            "postgresql://user:password@host:5432/database"
+        ) from error
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql"):
+        return parsed.set(drivername=f"postgresql+{driver or 'psycopg'}")
+    if backend != "sqlite":
+        raise DatabaseError(
+            f"unsupported database {backend!r} in {mask_url(parsed)}: threadguard runs on "
+            "sqlite:///path or postgresql://user@host/database"
+        )
+    return parsed
+
+
+def _sqlite_file(parsed: URL) -> Path | None:
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with its password replaced by ***, safe for messages and logs."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except (exc.ArgumentError, ValueError):
+            return "<unparseable database URL>"
+    return url.render_as_string(hide_password=True)
+
+
+def normalise_url(url: str) -> str:
+    """The URL threadguard connects to: psycopg 3 for PostgreSQL, SQLite's folder created.
+
+    `sqlite:///relative/path` stays relative to the working directory.
+
+    Raises:
+        DatabaseError: the URL cannot be parsed, names another database, or the SQLite
+            file's folder cannot be created.
+    """
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return parsed.render_as_string(hide_password=False)
+    sqlite_file = _sqlite_file(parsed)
+    if sqlite_file is not None:
+        try:
+            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(
+                f"cannot create the folder {str(sqlite_file.parent)!r} for the SQLite "
+                f"database {mask_url(parsed)}: {error.strerror or error}"
+            ) from error
+    # As given: rendering would percent-encode the path (":memory:", spaces).
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """One engine per process, safe to share between the service's threads.
+
+    Raises:
+        DatabaseError: the URL is invalid or its driver is not installed.
+    """
+    return _create_engine(url, foreign_keys=True)
+
+
+def _create_engine(url: str, *, foreign_keys: bool) -> Engine:
+    parsed = make_url(normalise_url(url))
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = sa.create_engine(
+                parsed,
+                # Connections move between the threadpool's threads, one at a time (the pool
+                # hands each to one thread), which is what SQLite needs.
+                connect_args={"check_same_thread": False},
+            )
+            _configure_sqlite(engine, foreign_keys=foreign_keys)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+        raise DatabaseError(f"cannot use the database URL {mask_url(parsed)}: {error}") from error
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling begins only before INSERT/UPDATE/DELETE, so a
+        # SELECT followed by an UPDATE would not be one transaction, and DDL would not be
+        # transactional at all. Turn it off and let the "begin" hook below issue BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL survives process crashes; only an OS crash may lose the last commit.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"{SQLITE_BEGIN} must be DEFERRED, IMMEDIATE or EXCLUSIVE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def database_errors(engine: Engine | URL) -> Iterator[None]:
+    """Turn "cannot connect / cannot run" driver errors into a `DatabaseError` (503, exit 3).
+
+    Integrity and data errors pass through: the caller knows what they mean.
+
+    Raises:
+        DatabaseError: the database is unreachable, locked, or lacks a table.
+    """
+    try:
+        yield
+    except (
+        exc.OperationalError,
+        exc.InterfaceError,
+        exc.ProgrammingError,
+        exc.InternalError,
+    ) as error:
+        url = engine.url if isinstance(engine, Engine) else engine
+        # `orig` is the driver's message without the SQL and its parameters.
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise DatabaseError(f"database {mask_url(url)} failed: {detail}") from error
+    except exc.TimeoutError as error:
+        url = engine.url if isinstance(engine, Engine) else engine
+        raise DatabaseError(
+            f"database {mask_url(url)}: no free connection in the pool ({error})"
+        ) from error
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
+    """A transaction for read-then-write work: on SQLite it holds the write lock from BEGIN.
+
+    Raises:
+        DatabaseError: the database is unreachable or stayed locked past the busy timeout.
+    """
+    with database_errors(engine), engine.connect() as connection:
+        connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with connection.begin():
+            yield connection
+
+
+def ping(engine: Engine) -> None:
+    """Check that the database answers (one round trip).
+
+    Raises:
+        DatabaseError: it does not.
+    """
+    with database_errors(engine), engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """Alembic's configuration, built here so no alembic.ini is needed at run time.
+
+    `migrations/env.py` runs the migrations on `connection` (inside its transaction).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The revision this version of threadguard's code needs."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise DatabaseError(f"no migrations found under {MIGRATIONS_DIR}")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database never migrated.
+
+    Raises:
+        DatabaseError: the database cannot be reached.
+    """
+    with database_errors(engine), engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _upgrade_command(url: URL) -> str:
+    if url == _parse_url(DEFAULT_DATABASE_URL):
+        return "threadguard db upgrade"
+    return f"threadguard db upgrade --database-url {shlex.quote(mask_url(url))}"
+
+
+def require_migrated(engine: Engine) -> None:
+    """Refuse a database whose schema is not exactly the one this code needs.
+
+    Raises:
+        DatabaseNotMigrated: the database is empty, behind, or at a revision this
+            version of threadguard does not know (a newer one migrated it).
+        DatabaseError: the database cannot be reached.
+    """
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    where = f"the database {mask_url(engine.url)}"
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None and _unknown_revision(script, current):
+        raise DatabaseNotMigrated(
+            f"{where} is at revision {current}, which this version of threadguard does not "
+            f"know (it needs {head}); a newer threadguard migrated it: run that version"
+        )
+    state = "empty (never migrated)" if current is None else f"at revision {current}"
+    raise DatabaseNotMigrated(
+        f"{where} is {state}, this version of threadguard needs revision {head}: "
+        f"run `{_upgrade_command(engine.url)}`"
+    )
+
+
+def _unknown_revision(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:
+        return True
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at `url` up to `revision`; safe to run from several processes.
+
+    Raises:
+        UnknownRevision: `revision` does not exist or is behind the database.
+        DatabaseError: the database cannot be reached or a migration failed.
+    """
+    _migrate(url, lambda config: command.upgrade(config, revision), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at `url` down to `revision` ("base" for an empty schema).
+
+    Raises:
+        UnknownRevision: `revision` does not exist or is ahead of the database.
+        DatabaseError: the database cannot be reached or a migration failed.
+    """
+    _migrate(url, lambda config: command.downgrade(config, revision), revision)
+
+
+def _migrate(url: str, run: Callable[[Config], None], revision: str) -> None:
+    # Foreign keys off on SQLite: batch migrations copy and drop tables, and a DROP TABLE
+    # with enforcement on deletes (or cascades into) the rows that point at it. The
+    # constraints are checked once at the end instead, before the commit.
+    engine = _create_engine(url, foreign_keys=False)
+    try:
+        with database_errors(engine), engine.connect() as connection:
+            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with connection.begin():
+                _lock_migrations(connection)
+                try:
+                    run(alembic_config(connection))
+                except CommandError as error:
+                    raise UnknownRevision(
+                        f"cannot migrate {mask_url(engine.url)} to {revision!r}: {error}",
+                        field="revision",
+                    ) from error
+                _check_foreign_keys(connection)
+    finally:
+        engine.dispose()
+
+
+def _lock_migrations(connection: sa.Connection) -> None:
+    # SQLite serialises through BEGIN IMMEDIATE; PostgreSQL through an advisory lock held to
+    # the end of the transaction, so the second `db upgrade` sees the first one's result.
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_ID)))
+
+
+def _check_foreign_keys(connection: sa.Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise DatabaseError(
+            f"migration left {len(broken)} rows with dangling foreign keys in "
+            f"{', '.join(tables)}; nothing was changed"
+        )

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.api.deps import AdminDep, ModeratorDep
+from app.auth import Principal, Role
+from app.queue.keys import SqlKeyStore
+from app.registry import LoadedModel
+from tests.api.conftest import assert_error, make_client
+
+COMMENT = {"text": "a pleasant comment"}
+
+
+@pytest.fixture
+def client(migrated_url: str, tiny_model: LoadedModel) -> Iterator[TestClient]:
+    """The service on SQLite and, when THREADGUARD_TEST_DATABASE_URL is set, PostgreSQL."""
+    with make_client(migrated_url, tiny_model) as test_client:
+        yield test_client
+
+
+def _store(client: TestClient) -> SqlKeyStore:
+    app: Any = client.app
+    store: SqlKeyStore = app.state.services.keys
+    return store
+
+
+def _with_guarded_routes(client: TestClient) -> None:
+    app: FastAPI = client.app  # type: ignore[assignment]
+
+    @app.get("/test/moderator")
+    def moderator(caller: ModeratorDep) -> dict[str, str]:
+        return {"name": caller.name}
+
+    @app.get("/test/admin")
+    def admin(caller: AdminDep) -> dict[str, str]:
+        return {"name": caller.name}
+
+
+def test_scoring_is_open_on_loopback_until_a_key_exists(client: TestClient) -> None:
+    assert client.post("/v1/score", json=COMMENT).status_code == 200
+    key = _store(client).create(Role.scorer, "site A")
+    message = assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+    assert "Authorization: Bearer" in message
+    ok = client.post("/v1/score", json=COMMENT, headers={"Authorization": f"Bearer {key.secret}"})
+    assert ok.status_code == 200
+
+
+def test_never_anonymous_when_configured(sqlite_url: str, tiny_model: LoadedModel) -> None:
+    with make_client(sqlite_url, tiny_model, anonymous_scoring="never") as client:
+        assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+
+
+def test_never_anonymous_when_bound_beyond_loopback(
+    sqlite_url: str, tiny_model: LoadedModel
+) -> None:
+    with make_client(sqlite_url, tiny_model, host="0.0.0.0") as client:
+        assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+
+
+def test_wrong_and_revoked_keys_are_401(client: TestClient) -> None:
+    store = _store(client)
+    key = store.create(Role.admin, "ops")
+    for secret in ("nonsense", key.secret + "x", f"tg_{key.key.key_id}_guess"):
+        response = client.post(
+            "/v1/score", json=COMMENT, headers={"Authorization": f"Bearer {secret}"}
+        )
+        assert_error(response, 401, "unauthorized")
+    store.revoke(key.key.key_id)
+    response = client.post(
+        "/v1/score", json=COMMENT, headers={"Authorization": f"Bearer {key.secret}"}
+    )
+    assert "revoked" in assert_error(response, 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "status"),
+    [
+        (Role.scorer, "/test/moderator", 403),
+        (Role.moderator, "/test/moderator", 200),
+        (Role.moderator, "/test/admin", 403),
+        (Role.admin, "/test/admin", 200),
+        (Role.admin, "/test/moderator", 200),
+    ],
+)
+def test_roles_are_ranked(client: TestClient, role: Role, path: str, status: int) -> None:
+    _with_guarded_routes(client)
+    key = _store(client).create(role, f"{role} key")
+    response = client.get(path, headers={"Authorization": f"Bearer {key.secret}"})
+    if status == 403:
+        assert f"needs a {path.rsplit('/', 1)[1]} key" in assert_error(response, 403, "forbidden")
+    else:
+        assert response.json() == {"name": f"{role} key"}
+
+
+def test_moderator_routes_are_never_anonymous(client: TestClient) -> None:
+    _with_guarded_routes(client)
+    assert_error(client.get("/test/moderator"), 401, "unauthorized")
+
+
+def test_principal_names() -> None:
+    assert Principal(key=None).name == "anonymous"
+    assert Principal(key=None).role is None
