@@ -79,6 +79,18 @@ class Settings(BaseSettings):
         description="What the Coral endpoint does with each raised head, as JSON; heads "
         "left out keep the defaults (hate withhold, toxic flag, conspiracy ignore).",
     )
+    policy_file: Path | None = Field(
+        default=None,
+        description="A TOML file laid over the default review policy (which comments are "
+        "queued, and how urgently); unset, the default policy.",
+    )
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = Field(
+        default=12.0, description="How long a review-page sign-in lasts, in hours."
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark the review page's cookies Secure (set it when serving over HTTPS).",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("database_url")

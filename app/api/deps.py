@@ -18,6 +18,7 @@ from app.api.errors import ApiError
 from app.api.metrics import Metrics
 from app.auth import KeyStore, Principal, Role
 from app.config import Settings, is_loopback
+from app.policy import Policy
 from app.registry import LoadedModel
 
 
@@ -31,6 +32,8 @@ class Services:
     metrics: Metrics
     # The SQLAlchemy engine of the queue database (None only in tests of single routers).
     engine: Any = None
+    # The review policy (None only in tests of single routers).
+    policy: Policy | None = None
 
 
 def get_services(request: Request) -> Services:

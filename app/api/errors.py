@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
@@ -22,6 +22,11 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     field: str | None = None
+    current: dict[str, Any] | None = Field(
+        default=None,
+        description="Only on 409 stale_item_version: the queue item as it is now "
+        "(item_id, status, version), so the client can show it and decide again.",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -53,9 +58,13 @@ def error_response(
     message: str,
     field: str | None = None,
     headers: Mapping[str, str] | None = None,
+    current: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """A response in the one error shape."""
-    body = {"error": {"code": code, "message": message, "field": field}}
+    detail: dict[str, Any] = {"code": code, "message": message, "field": field}
+    if current is not None:
+        detail["current"] = dict(current)
+    body = {"error": detail}
     return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
@@ -110,7 +119,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = getattr(exc, "headers", None)
-        return error_response(exc.status_code, exc.code, exc.message, exc.field, headers)
+        current = getattr(exc, "current", None)
+        return error_response(
+            exc.status_code, exc.code, exc.message, exc.field, headers, current=current
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -35,7 +35,13 @@ def _database_url(option: str | None) -> str:
 
 
 @contextmanager
-def _migrated_engine(url: str | None) -> Iterator[Engine]:
+def migrated_engine(url: str | None) -> Iterator[Engine]:
+    """An engine on a database at the head revision, disposed of afterwards.
+
+    Raises:
+        DatabaseNotMigrated: the database is not at the head revision.
+        DatabaseError: it cannot be reached.
+    """
     engine = store.make_engine(_database_url(url))
     try:
         store.require_migrated(engine)
@@ -106,7 +112,7 @@ def create_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create a key and print its secret, once, alone on stdout."""
-    with _migrated_engine(database_url) as engine:
+    with migrated_engine(database_url) as engine:
         new = SqlKeyStore(engine).create(role, name if name is not None else f"{role.value} key")
     typer.echo(new.secret)
     typer.echo(
@@ -129,7 +135,7 @@ def list_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List keys (never their secrets): id, role, created, revoked or active, name."""
-    with _migrated_engine(database_url) as engine:
+    with migrated_engine(database_url) as engine:
         keys = SqlKeyStore(engine).list_keys(include_revoked=all_keys)
     if not keys:
         typer.echo("no API keys yet: `threadguard keys create --role scorer`", err=True)
@@ -146,6 +152,6 @@ def revoke_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Revoke a key: requests with its secret are refused from now on."""
-    with _migrated_engine(database_url) as engine:
+    with migrated_engine(database_url) as engine:
         key = SqlKeyStore(engine).revoke(key_id)
     typer.echo(f"revoked {key.role.value} key {key.key_id} ({key.name})", err=True)

@@ -9,6 +9,7 @@ service refuses a database that is not at `head_revision()` (`require_migrated`)
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import event, exc
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
 
 from app.auth import Role
@@ -40,6 +42,7 @@ MIGRATION_LOCK_ID: Final = 0x7467_6D69_6772_6174
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at
 # BEGIN, so a read-then-write transaction cannot fail half-way on a concurrent writer.
 SQLITE_BEGIN: Final = "threadguard_sqlite_begin"
+SQLITE_LOCKED_ATTEMPTS: Final = 5
 
 
 class DatabaseError(AppError):
@@ -114,6 +117,146 @@ api_keys: Final = sa.Table(
     sa.CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role"),
     # `has_active_keys` runs on anonymous requests: `revoked_at IS NULL` must not scan.
     sa.Index(None, "revoked_at"),
+)
+
+
+# The JSON type: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+QUEUE_NAMES: Final = ("hate", "conspiracy", "toxic", "reported", "uncertain")
+ITEM_STATUSES: Final = ("open", "approved", "rejected", "escalated", "superseded")
+DECISION_ACTIONS: Final = ("approve", "reject", "escalate", "label", "reopen")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# One page (or one named source of comments): ingest finds it again by `source`.
+threads: Final = sa.Table(
+    "threads",
+    metadata,
+    sa.Column("thread_id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(500), nullable=False, unique=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("article_text", sa.Text, nullable=True),
+    sa.Column("source_format", sa.String(32), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# One row per version of a comment's text, never changed except `superseded_at`: an edit
+# adds a row (version + 1, `previous_id` pointing back), so every queue item keeps the exact
+# text and scores the moderator decided on.
+comments: Final = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("thread_id", sa.Integer, sa.ForeignKey("threads.thread_id"), nullable=False),
+    sa.Column("comment_id", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("parent_comment_id", sa.String(200), nullable=True),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("posted_at", UtcDateTime(), nullable=True),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_sha256", sa.String(64), nullable=False),
+    # The score record the model (or the caller, for pre-scored rows) gave this text.
+    sa.Column("scores", Json, nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("previous_id", sa.Integer, sa.ForeignKey("comments.id"), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("superseded_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("thread_id", "comment_id", "version"),
+    sa.CheckConstraint("version >= 1", name="version"),
+    # The thread context reads a thread's current comments in one indexed range.
+    sa.Index(None, "thread_id", "superseded_at", "position"),
+)
+
+# A comment version in one queue. `status` and `version` are the only mutable columns:
+# every decision bumps `version`, so a moderator deciding on what they saw fails (409)
+# when someone else decided first.
+items: Final = sa.Table(
+    "items",
+    metadata,
+    sa.Column("item_id", sa.Integer, primary_key=True),
+    sa.Column("comment_row_id", sa.Integer, sa.ForeignKey("comments.id"), nullable=False),
+    sa.Column("thread_id", sa.Integer, sa.ForeignKey("threads.thread_id"), nullable=False),
+    sa.Column("queue", sa.String(16), nullable=False),
+    sa.Column("head", sa.String(16), nullable=True),
+    sa.Column("priority", sa.Float, nullable=False),
+    # The probability that put the item here (its head's; the highest one for reports).
+    sa.Column("probability", sa.Float, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    # The comment's flags when it was queued, as ",hate,toxic," so one LIKE filters by label.
+    sa.Column("flags", sa.String(64), nullable=False),
+    sa.Column("hate_target", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    # The item of the previous version of the same comment in the same queue (an edit).
+    sa.Column("replaces_item_id", sa.Integer, sa.ForeignKey("items.item_id"), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("comment_row_id", "queue"),
+    sa.CheckConstraint(_one_of("queue", QUEUE_NAMES), name="queue"),
+    sa.CheckConstraint(_one_of("status", ITEM_STATUSES), name="status"),
+    sa.CheckConstraint("version >= 1", name="version"),
+    # The moderator's list: one queue's open items, most urgent first, ties by id.
+    sa.Index(None, "queue", "status", "priority", "item_id"),
+    sa.Index(None, "status", "priority", "item_id"),
+    sa.Index(None, "thread_id"),
+    sa.Index(None, "created_at"),
+)
+
+# The audit log: appended, never updated or deleted. (item_id, item_version) is unique, so
+# even a bug in the version check could not let two decisions on one version both stand.
+decisions: Final = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.item_id"), nullable=False),
+    sa.Column("item_version", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("status_after", sa.String(16), nullable=False),
+    sa.Column("labels", Json, nullable=True),
+    sa.Column("reason", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("key_id", sa.String(12), sa.ForeignKey("api_keys.key_id"), nullable=True),
+    sa.Column("moderator", sa.String(100), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("item_id", "item_version"),
+    sa.CheckConstraint(_one_of("action", DECISION_ACTIONS), name="action"),
+    sa.CheckConstraint(_one_of("status_after", ITEM_STATUSES), name="status_after"),
+    sa.Index(None, "decided_at"),
+    sa.Index(None, "moderator"),
+)
+
+# Readers' reports, appended; the first one on a comment version opens a `reported` item.
+reports: Final = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("report_id", sa.Integer, primary_key=True),
+    sa.Column("comment_row_id", sa.Integer, sa.ForeignKey("comments.id"), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("reporter", sa.String(200), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "comment_row_id"),
+)
+
+# Review-page sign-ins: the cookie holds a random token, the table its sha256, so a stolen
+# database cannot be replayed as cookies; revoking the key ends its sessions.
+review_sessions: Final = sa.Table(
+    "review_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(12), sa.ForeignKey("api_keys.key_id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
 )
 
 
@@ -381,20 +524,37 @@ def _migrate(url: str, run: Callable[[Config], None], revision: str) -> None:
     # constraints are checked once at the end instead, before the commit.
     engine = _create_engine(url, foreign_keys=False)
     try:
-        with database_errors(engine), engine.connect() as connection:
-            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-            with connection.begin():
-                _lock_migrations(connection)
-                try:
-                    run(alembic_config(connection))
-                except CommandError as error:
-                    raise UnknownRevision(
-                        f"cannot migrate {mask_url(engine.url)} to {revision!r}: {error}",
-                        field="revision",
-                    ) from error
-                _check_foreign_keys(connection)
+        for attempt in range(1, SQLITE_LOCKED_ATTEMPTS + 1):
+            try:
+                _migrate_once(engine, run, revision)
+                return
+            except DatabaseError as error:
+                # Several processes opening a brand-new SQLite file at once may be told
+                # "locked" without the busy timeout applying (while one of them switches
+                # it to WAL); the migration itself is all-or-nothing, so it is tried again.
+                locked = "database is locked" in str(error)
+                if not locked or engine.dialect.name != "sqlite":
+                    raise
+                if attempt == SQLITE_LOCKED_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
     finally:
         engine.dispose()
+
+
+def _migrate_once(engine: Engine, run: Callable[[Config], None], revision: str) -> None:
+    with database_errors(engine), engine.connect() as connection:
+        connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with connection.begin():
+            _lock_migrations(connection)
+            try:
+                run(alembic_config(connection))
+            except CommandError as error:
+                raise UnknownRevision(
+                    f"cannot migrate {mask_url(engine.url)} to {revision!r}: {error}",
+                    field="revision",
+                ) from error
+            _check_foreign_keys(connection)
 
 
 def _lock_migrations(connection: sa.Connection) -> None:

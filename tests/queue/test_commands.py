@@ -30,9 +30,9 @@ def test_db_upgrade_then_current(database_url: str) -> None:
     assert result.stdout.splitlines() == [f"current: {head_revision()}", f"head: {head_revision()}"]
 
 
-def test_db_current_behind_exits_1(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "head_revision", lambda: "0002")
-    result = runner.invoke(db_app, ["current", "--database-url", migrated_url])
+def test_db_current_behind_exits_1(database_url: str) -> None:
+    store.upgrade(database_url, "0001")
+    result = runner.invoke(db_app, ["current", "--database-url", database_url])
     assert result.exit_code == 1
     assert result.stdout.splitlines() == ["current: 0001", "head: 0002"]
     assert "is at revision 0001" in result.stderr

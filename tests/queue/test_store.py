@@ -192,7 +192,12 @@ def test_the_database_has_the_constraint_names_of_the_metadata(engine: Engine) -
     for table in metadata.sorted_tables:
         assert inspector.get_pk_constraint(table.name)["name"] in (f"pk_{table.name}", None)
         found = {
-            sa.Index: {str(i["name"]) for i in inspector.get_indexes(table.name)},
+            # PostgreSQL lists the index behind a unique constraint as an index too.
+            sa.Index: {
+                str(i["name"])
+                for i in inspector.get_indexes(table.name)
+                if not i.get("duplicates_constraint")
+            },
             sa.CheckConstraint: {
                 str(c["name"]) for c in inspector.get_check_constraints(table.name)
             },
@@ -253,11 +258,8 @@ def test_require_migrated_explains_what_to_run(database_url: str) -> None:
         engine.dispose()
 
 
-def test_require_migrated_names_the_current_revision_when_behind(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    upgrade(database_url)
-    monkeypatch.setattr(store, "head_revision", lambda: "0002")
+def test_require_migrated_names_the_current_revision_when_behind(database_url: str) -> None:
+    upgrade(database_url, "0001")
     engine = make_engine(database_url)
     try:
         with pytest.raises(

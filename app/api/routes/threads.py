@@ -16,9 +16,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import MetricsDep, ModelDep, ScorerDep, SettingsDep
+from app.api.deps import MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import scored_comment
+from app.auth import Role
+from app.queue.ingest import ingest_thread
 from app.scoring import records, score_thread
 from app.threads import FORMATS, ParseOptions, parse
 
@@ -69,7 +71,7 @@ _EXAMPLE_RESPONSE = {
                 NDJSON: {"schema": {"type": "string"}},
             },
         },
-        **error_responses(400, 401, 403, 413, 422),
+        **error_responses(400, 401, 403, 413, 422, 503),
     },
     openapi_extra={
         "requestBody": {
@@ -86,6 +88,7 @@ async def threads(
     settings: SettingsDep,
     metrics: MetricsDep,
     caller: ScorerDep,
+    services: ServicesDep,
     format: Annotated[
         str | None,
         Query(
@@ -93,8 +96,29 @@ async def threads(
             json_schema_extra={"enum": list(FORMATS)},
         ),
     ] = None,
+    enqueue: Annotated[
+        bool,
+        Query(
+            description="Also put the comments the review policy routes into the moderator "
+            "queue (needs a moderator key); the summary then has a `queue` object."
+        ),
+    ] = False,
+    source: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="With enqueue: what identifies the thread across calls (default: "
+            "the page's URL, else a hash of its article and first comment).",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Parse a comment page and score every comment with its parent and the thread's topic."""
+    if enqueue and (caller.role is None or not caller.role.allows(Role.moderator)):
+        raise ApiError(
+            403,
+            "enqueue=true puts comments into the review queue: it needs a moderator key",
+            field="enqueue",
+        )
     if format is not None and format not in FORMATS:
         raise ApiError(
             422,
@@ -114,14 +138,29 @@ async def threads(
     )
     rows = records(scored)
     metrics.observe_rows(rows, endpoint="threads")
+    queued: dict[str, Any] | None = None
+    if enqueue:
+        assert services.policy is not None
+        result = await run_in_threadpool(
+            ingest_thread,
+            services.engine,
+            model,
+            services.policy,
+            thread,
+            source=source,
+            scored=rows,
+        )
+        queued = result.as_dict()
     # The thread is turned into JSON-ready values once; header and comments share it.
     header = thread.to_dict()
     comments = header.pop("comments")
     accept = request.headers.get("accept", "")
     if NDJSON in accept:
-        return StreamingResponse(_ndjson(header, comments, rows, model.version), media_type=NDJSON)
+        return StreamingResponse(
+            _ndjson(header, comments, rows, model.version, queued), media_type=NDJSON
+        )
     return StreamingResponse(
-        _document(header, comments, rows, model.version), media_type="application/json"
+        _document(header, comments, rows, model.version, queued), media_type="application/json"
     )
 
 
@@ -138,12 +177,15 @@ def _labelled(
         yield {**comment, "labels": labels}
 
 
-def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(rows: list[dict[str, Any]], queued: dict[str, Any] | None) -> dict[str, Any]:
     flags = {
         head: sum(1 for row in rows if row[f"{head}_flag"])
         for head in ("hate", "toxic", "conspiracy")
     }
-    return {"comments": len(rows), "flags": flags}
+    summary: dict[str, Any] = {"comments": len(rows), "flags": flags}
+    if queued is not None:
+        summary["queue"] = queued
+    return summary
 
 
 def _dumps(value: Any) -> str:
@@ -155,12 +197,13 @@ def _document(
     comments: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     version: str,
+    queued: dict[str, Any] | None,
 ) -> Iterator[str]:
     opening = _dumps(header)
     yield f'{{"model_version":{_dumps(version)},"thread":{opening[:-1]},"comments":['
     for i, comment in enumerate(_labelled(comments, rows)):
         yield ("," if i else "") + _dumps(comment)
-    yield f']}},"summary":{_dumps(_summary(rows))}}}'
+    yield f']}},"summary":{_dumps(_summary(rows, queued))}}}'
 
 
 def _ndjson(
@@ -168,8 +211,9 @@ def _ndjson(
     comments: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     version: str,
+    queued: dict[str, Any] | None,
 ) -> Iterator[str]:
     yield _dumps({"type": "thread", "model_version": version, **header}) + "\n"
     for comment in _labelled(comments, rows):
         yield _dumps({"type": "comment", **comment}) + "\n"
-    yield _dumps({"type": "summary", **_summary(rows)}) + "\n"
+    yield _dumps({"type": "summary", **_summary(rows, queued)}) + "\n"

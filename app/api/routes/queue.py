@@ -1,0 +1,346 @@
+"""The review queue's JSON API: ingest, list, one item in context, decisions, stats, export.
+
+Reads and decisions need a moderator key; the export (every moderator's decisions with the
+comment texts) needs an admin key, as does deciding an escalated item.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import AdminDep, ModeratorDep, ServicesDep
+from app.api.errors import ApiError, error_responses
+from app.auth import ApiKey
+from app.config import Settings
+from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
+from app.queue.ingest import Incoming, Report, ThreadInfo, checked_source, ingest_comments
+from app.queue.review import (
+    MAX_PAGE,
+    Filters,
+    Labels,
+    decide,
+    export_feedback,
+    get_item,
+    history,
+    list_items,
+    stats,
+)
+from app.queue.store import DECISION_ACTIONS, ITEM_STATUSES, QUEUE_NAMES
+
+router = APIRouter(tags=["queue"])
+
+_TEXT_CAP = 1_000_000
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The queue item's id.")]
+
+
+class ReportIn(BaseModel):
+    """A reader's report of a comment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200, description="Why it was reported.")
+    reporter: str | None = Field(default=None, max_length=200, description="Who reported it.")
+
+
+class QueueCommentIn(BaseModel):
+    """One comment to queue: scored here unless `scores` is given; text optional for a
+    report on a comment already stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comment_id: str = Field(min_length=1, max_length=200, description="Your id for it.")
+    text: str | None = Field(default=None, max_length=_TEXT_CAP)
+    parent_id: str | None = Field(
+        default=None, max_length=200, description="The comment it replies to (None: the article)."
+    )
+    author: str | None = Field(default=None, max_length=200)
+    posted_at: datetime | None = None
+    scores: dict[str, Any] | None = Field(
+        default=None,
+        description="A score record as /v1/score or `threadguard score` returns it (at least "
+        "hate, toxic and conspiracy probabilities, and model_version); left out, the "
+        "comment is scored with the current model.",
+    )
+    report: ReportIn | None = None
+
+
+class QueueItemsIn(BaseModel):
+    """Comments of one thread (page, story) to put into the queue."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "https://example.org/2026/11/bridge",
+                    "title": "The council votes on the bridge",
+                    "comments": [
+                        {"comment_id": "c1", "text": "Build it.", "author": "ann"},
+                        {
+                            "comment_id": "c2",
+                            "parent_id": "c1",
+                            "text": "Only a fool would.",
+                            "report": {"reason": "insult", "reporter": "reader-7"},
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
+    source: str = Field(
+        min_length=1,
+        max_length=500,
+        description="What identifies the thread across calls: its URL or your story id.",
+    )
+    title: str | None = Field(default=None, max_length=1_000, description="The topic.")
+    url: str | None = Field(default=None, max_length=2_000)
+    article_text: str | None = Field(default=None, max_length=_TEXT_CAP)
+    comments: list[QueueCommentIn] = Field(min_length=1)
+
+
+class LabelsIn(BaseModel):
+    """Label corrections; leave out what you do not correct."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hate: bool | None = None
+    hate_target: Literal[HATE_TARGETS] | None = None  # type: ignore[valid-type]
+    toxic: bool | None = None
+    conspiracy: bool | None = None
+    stance: Literal[STANCE_LABELS] | None = None  # type: ignore[valid-type]
+    reply_stance: Literal[REPLY_LABELS] | None = None  # type: ignore[valid-type]
+
+
+class DecisionIn(BaseModel):
+    """A moderator's decision on the version of the item they saw."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"action": "reject", "item_version": 1, "reason": "antisemitic slur"},
+                {
+                    "action": "label",
+                    "item_version": 2,
+                    "labels": {"hate": True, "hate_target": "muslim"},
+                },
+            ]
+        },
+    )
+
+    action: Literal[DECISION_ACTIONS] = Field(  # type: ignore[valid-type]
+        description="approve (the comment may stay), reject (it may not), escalate (an "
+        "admin decides), label (corrections only), reopen (undo: back to open)."
+    )
+    item_version: int = Field(
+        ge=1, le=2**31 - 1, description="The item's `version` when you looked at it."
+    )
+    labels: LabelsIn | None = None
+    reason: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2_000)
+
+
+def _check_texts(body: QueueItemsIn, settings: Settings) -> None:
+    if len(body.comments) > settings.max_batch:
+        raise ApiError(
+            413,
+            f"{len(body.comments):,} comments in one call; at most {settings.max_batch:,}",
+            code="batch_too_large",
+            field="comments",
+        )
+    for n, comment in enumerate(body.comments):
+        if comment.text is None:
+            continue
+        if not comment.text.strip():
+            raise ApiError(422, "text is empty", code="comment_empty", field=f"comments.{n}.text")
+        size = len(comment.text.encode("utf-8"))
+        if size > settings.max_text_bytes:
+            raise ApiError(
+                413,
+                f"comments.{n}.text is {size:,} bytes, over the limit of "
+                f"{settings.max_text_bytes:,} UTF-8 bytes",
+                code="text_too_long",
+                field=f"comments.{n}.text",
+            )
+
+
+@router.post(
+    "/v1/queue/items",
+    status_code=status.HTTP_200_OK,
+    responses=error_responses(401, 403, 404, 413, 422, 503),
+)
+def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) -> dict[str, Any]:
+    """Queue comments of one thread (scored here unless scores are given) and reader reports."""
+    settings = services.settings
+    _check_texts(body, settings)
+    info = ThreadInfo(
+        source=checked_source(body.source),
+        source_format="api",
+        url=body.url,
+        title=body.title,
+        article_text=body.article_text,
+    )
+    incoming = [
+        Incoming(
+            comment_id=c.comment_id,
+            text=c.text,
+            parent_id=c.parent_id,
+            author=c.author,
+            posted_at=_utc(c.posted_at),
+            scores=c.scores,
+            report=None if c.report is None else Report(c.report.reason, c.report.reporter),
+        )
+        for c in body.comments
+    ]
+    assert services.policy is not None
+    result = ingest_comments(
+        services.engine,
+        services.model,
+        services.policy,
+        info,
+        incoming,
+        evidence_top=settings.evidence_top,
+    )
+    return result.as_dict()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get("/v1/queue/items", responses=error_responses(401, 403, 422, 503))
+def get_items(
+    services: ServicesDep,
+    caller: ModeratorDep,
+    queue: Annotated[
+        str | None, Query(description="One queue.", json_schema_extra={"enum": list(QUEUE_NAMES)})
+    ] = None,
+    status_: Annotated[
+        str,
+        Query(
+            alias="status",
+            description="Items in this status, or `any`.",
+            json_schema_extra={"enum": [*ITEM_STATUSES, "any"]},
+        ),
+    ] = "open",
+    label: Annotated[
+        str | None,
+        Query(
+            description="Only comments flagged with this label.",
+            json_schema_extra={"enum": ["hate", "toxic", "conspiracy"]},
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        Query(
+            description="Only hate flags against this group.",
+            json_schema_extra={"enum": list(HATE_TARGETS)},
+        ),
+    ] = None,
+    min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    thread_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    since: Annotated[datetime | None, Query(description="Queued at or after (ISO-8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Queued before (ISO-8601).")] = None,
+    order: Annotated[Literal["priority", "newest", "oldest"], Query()] = "priority",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> dict[str, Any]:
+    """List queue items, most urgent first, with filters and cursor pagination."""
+    filters = Filters(
+        queue=queue,
+        status=None if status_ == "any" else status_,
+        label=label,
+        target=target,
+        min_probability=min_probability,
+        thread_id=thread_id,
+        since=_utc(since),
+        until=_utc(until),
+    )
+    page = list_items(services.engine, filters, order=order, limit=limit, cursor=cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/v1/queue/items/{item_id}", responses=error_responses(401, 403, 404, 422, 503))
+def get_one(item_id: ItemId, services: ServicesDep, caller: ModeratorDep) -> dict[str, Any]:
+    """One item: the comment, its scores and evidence, the thread around it, its decisions."""
+    return get_item(services.engine, item_id)
+
+
+@router.get(
+    "/v1/queue/items/{item_id}/decisions", responses=error_responses(401, 403, 404, 422, 503)
+)
+def get_decisions(item_id: ItemId, services: ServicesDep, caller: ModeratorDep) -> dict[str, Any]:
+    """Every decision on an item, oldest first (the audit log)."""
+    return {"item_id": item_id, "decisions": history(services.engine, item_id)}
+
+
+@router.post(
+    "/v1/queue/items/{item_id}/decisions",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+def post_decision(
+    item_id: ItemId, body: DecisionIn, services: ServicesDep, caller: ModeratorDep
+) -> dict[str, Any]:
+    """Decide an item; 409 with its current state when someone decided it first."""
+    key: ApiKey | None = caller.key
+    assert key is not None  # a moderator is never anonymous
+    labels = Labels(**body.labels.model_dump()) if body.labels is not None else None
+    return decide(
+        services.engine,
+        item_id,
+        action=body.action,
+        item_version=body.item_version,
+        key=key,
+        labels=labels,
+        reason=body.reason,
+        note=body.note,
+    )
+
+
+@router.get("/v1/queue/stats", responses=error_responses(401, 403, 503))
+def get_stats(services: ServicesDep, caller: ModeratorDep) -> dict[str, Any]:
+    """Open items per queue, decisions per moderator, flag precision, moderator agreement."""
+    found = asdict(stats(services.engine))
+    found.pop("extra", None)
+    return found
+
+
+@router.get(
+    "/v1/queue/export",
+    responses={
+        200: {
+            "description": "One JSON object per line (threadguard.feedback/1), oldest first.",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        },
+        **error_responses(401, 403, 422, 503),
+    },
+)
+def get_export(
+    services: ServicesDep,
+    caller: AdminDep,
+    since: Annotated[
+        datetime | None, Query(description="Only decisions made at or after this time.")
+    ] = None,
+) -> StreamingResponse:
+    """Every decision as a labelled training row (what `threadguard queue export` writes)."""
+    rows = list(export_feedback(services.engine, since=_utc(since)))
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            yield json.dumps(row, ensure_ascii=False) + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
