@@ -470,10 +470,6 @@ def _lock_thread(connection: sa.Connection, info: ThreadInfo) -> int:
     return int(row.thread_id)
 
 
-def _flags_of(scores: Mapping[str, Any]) -> list[str]:
-    return [head for head in _FLAG_HEADS if scores.get(f"{head}_flag") is True]
-
-
 def _write(
     engine: Engine,
     policy: Policy,
@@ -579,7 +575,7 @@ def _write_chunk(
         routes = route(
             policy, scores, parent_flagged=parent_flagged, reported=comment.report is not None
         )
-        _open_items(connection, thread_id, row_id, scores, routes, replaced, now, result)
+        _open_items(connection, policy, thread_id, row_id, scores, routes, replaced, now, result)
         if comment.report is not None:
             _insert_report(connection, row_id, comment.report, now)
             result.reports += 1
@@ -607,6 +603,7 @@ def _supersede(
 
 def _open_items(
     connection: sa.Connection,
+    policy: Policy,
     thread_id: int,
     row_id: int,
     scores: Mapping[str, Any],
@@ -615,6 +612,8 @@ def _open_items(
     now: datetime,
     result: IngestResult,
 ) -> None:
+    # The policy's flags, not the row's own: the policy may override the model's thresholds.
+    flags = flagged_heads(policy, scores)
     rows = [
         {
             "comment_row_id": row_id,
@@ -624,8 +623,8 @@ def _open_items(
             "priority": r.priority,
             "probability": _route_probability(scores, r),
             "reason": r.reason,
-            "flags": "," + ",".join(_flags_of(scores)) + "," if _flags_of(scores) else "",
-            "hate_target": scores.get("hate_target") if scores.get("hate_flag") else None,
+            "flags": "," + ",".join(flags) + "," if flags else "",
+            "hate_target": scores.get("hate_target") if "hate" in flags else None,
             "status": "open",
             "version": 1,
             "model_version": str(scores.get("model_version") or "unknown"),
@@ -690,4 +689,4 @@ def _add_report(
     thread_id = connection.execute(
         sa.select(comments.c.thread_id).where(comments.c.id == known.id)
     ).scalar_one()
-    _open_items(connection, thread_id, known.id, known.scores, routes, {}, now, result)
+    _open_items(connection, policy, thread_id, known.id, known.scores, routes, {}, now, result)
