@@ -148,6 +148,16 @@ class _Stored:
     scores: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A comment version written in this transaction, shaped like the rows read back."""
+
+    id: int
+    version: int
+    text_sha256: str
+    scores: Mapping[str, Any]
+
+
 def text_sha256(text: str) -> str:
     """The hash that tells an edited comment from an unchanged one."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -508,7 +518,7 @@ def _write_chunk(
 ) -> None:
     # Read again under the lock: another ingest may have written these since we looked.
     ids = [c.comment_id for c in chunk]
-    current = {
+    current: dict[str, Any] = {
         row.comment_id: row
         for row in connection.execute(
             sa.select(
@@ -565,6 +575,8 @@ def _write_chunk(
             )
             .returning(comments.c.id)
         ).scalar_one()
+        # A later entry of the same call (a report on this comment) must find this version.
+        current[comment.comment_id] = _Written(row_id, version, text_sha256(comment.text), scores)
         replaced: dict[str, int] = {}
         if known is None:
             result.new += 1
