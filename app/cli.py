@@ -19,6 +19,7 @@ from rich.text import Text
 from app import __version__, registry
 from app.commands import reports_errors
 from app.commands.db import db_app, keys_app
+from app.commands.queue import queue_app
 from app.commands.score import score_command
 from app.domain import Thread, thread_json_schema
 from app.errors import AppError
@@ -261,6 +262,14 @@ def train_command(
     set_current: Annotated[
         bool, typer.Option("--set-current", help="Point CURRENT at the new version.")
     ] = False,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            "--feedback",
+            help="Moderator decisions (JSON lines from `threadguard queue export`) to train on "
+            "as one more source; never used as test rows.",
+        ),
+    ] = None,
 ) -> None:
     """Train every head on the public datasets and write a new model version."""
     run = _training()
@@ -271,6 +280,7 @@ def train_command(
         out_dir=out or registry.default_model_dir(),
         config=TrainConfig(sample=sample),
         set_current=set_current,
+        feedback=feedback,
         progress=_progress,
     )
     typer.echo(str(version_dir))
@@ -290,6 +300,13 @@ def evaluate_command(
     peers: Annotated[
         bool, typer.Option("--peers/--no-peers", help="Score the same rows with offline peers.")
     ] = True,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Also score this version on the same test rows and show both side by side.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a model version on the test splits and write its report."""
     run = _training()
@@ -299,6 +316,7 @@ def evaluate_command(
         version=version,
         out_dir=out or run.DEFAULT_REPORTS,
         with_peers=peers,
+        baseline=baseline,
         progress=_progress,
     )
     typer.echo(str(report_dir / "report.md"))
@@ -421,6 +439,7 @@ def _snippet(text: str) -> str:
 
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(queue_app, name="queue")
 app.command("score")(score_command)
 
 

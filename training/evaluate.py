@@ -268,9 +268,14 @@ def evaluate(
     *,
     peers: Sequence[Any] = (),
     seed_page: Path | None = None,
+    baseline: LoadedModel | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
-    """Everything the report shows, as one JSON-ready dict (plus the scored rows)."""
+    """Everything the report shows, as one JSON-ready dict (plus the scored rows).
+
+    With `baseline`, that model's headline metrics on the very same test rows are added
+    under "baseline", computed by the same functions as ours.
+    """
     tests = test_rows(frame)
     progress(f"scoring {len(tests):,} test rows")
     started = time.perf_counter()
@@ -290,6 +295,16 @@ def evaluate(
         },
         "neutral_identity": neutral_identity_false_positives(scored),
     }
+    if baseline is not None:
+        progress(f"scoring the same rows with baseline {baseline.version}")
+        old = headline_metrics(baseline, score_rows(baseline, tests))
+        result["baseline"] = {
+            "version": baseline.version,
+            "thresholds": dict(baseline.thresholds),
+            "headline": old,
+            "summary": summary(old),
+            "feedback": list(baseline.manifest.get("feedback", [])),
+        }
     if peers:
         progress("scoring the same rows with " + ", ".join(p.name for p in peers))
         result["peers"], _ = peer_metrics(peers, scored)

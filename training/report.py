@@ -16,6 +16,31 @@ from app.registry import LoadedModel
 from training import plots
 from training.evaluate import GOALS, PUBLISHED, summary
 
+# The headline figures compared with a baseline: summary() key, label, where its n lives.
+# Higher is better for every one but the last, a false-positive rate.
+BASELINE_ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("hatexplain_macro_f1", "HateXplain macro-F1", ("hatexplain",)),
+    ("hatexplain_auroc", "HateXplain AUROC", ("hatexplain",)),
+    ("hatexplain_accuracy", "HateXplain accuracy", ("hatexplain",)),
+    ("tweeteval_stance", "TweetEval stance (F1 avg of favor, against)", ("tweeteval_stance",)),
+    (
+        "rumoureval_macro_f1",
+        "RumourEval 2019 reply stance macro-F1",
+        ("reply_stance_rumoureval2019",),
+    ),
+    ("hate_auroc", "hate AUROC", ("hate", "all")),
+    ("hate_f1", "hate F1", ("hate", "all")),
+    ("toxic_auroc", "toxic AUROC", ("toxic", "all")),
+    ("toxic_f1", "toxic F1", ("toxic", "all")),
+    ("conspiracy_auroc", "conspiracy AUROC", ("conspiracy", "all")),
+    ("conspiracy_f1", "conspiracy F1", ("conspiracy", "all")),
+    (
+        "conspiracy_critical_fpr",
+        "conspiracy flags on PAN CRITICAL rows (lower is better)",
+        ("conspiracy_critical",),
+    ),
+)
+
 
 def _f(value: Any, digits: int = 3) -> str:
     if value is None:
@@ -145,6 +170,7 @@ def _markdown(model: LoadedModel, metrics: Mapping[str, Any], images: Mapping[st
         "figure is on the official test split of its dataset (or the held-out hash split the",
         "registry names); thresholds were chosen on validation data and are in the manifest.",
         "",
+        *_feedback_lines(model.manifest.get("feedback", []), "This model"),
         "## Goals",
         "",
     ]
@@ -178,6 +204,8 @@ def _markdown(model: LoadedModel, metrics: Mapping[str, Any], images: Mapping[st
         )
         table_rows.append([name, _f(value), _f(goal), met, published])
     lines += _table(["metric", "threadguard", "goal", "", "published"], table_rows)
+    if "baseline" in metrics:
+        lines += _baseline_section(model, metrics)
 
     lines += ["## Per head (test)", ""]
     rows = []
@@ -376,3 +404,87 @@ def _markdown(model: LoadedModel, metrics: Mapping[str, Any], images: Mapping[st
         lines += [f"![{name}]({file})" for name, file in images.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _difference(new: Any, old: Any) -> str:
+    if not isinstance(new, float) or not isinstance(old, float):
+        return "n/a"
+    if math.isnan(new) or math.isnan(old):
+        return "n/a"
+    return f"{new - old:+.3f}"
+
+
+def _dig(tree: Mapping[str, Any], path: Sequence[str]) -> Any:
+    node: Any = tree
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _feedback_lines(records: Sequence[Mapping[str, Any]], who: str) -> list[str]:
+    lines = []
+    for r in records:
+        dropped = sum(r.get("dropped", {}).values())
+        lines += [
+            f"{who} was trained with moderator feedback from `{r['path']}` (sha256 "
+            f"{str(r['sha256'])[:12]}…): {_f(r['used'])} rows used, {_f(dropped)} dropped as "
+            f"test/validation leaks or repeats, {_f(r['withdrawn'])} withdrawn.",
+            "",
+        ]
+    return lines
+
+
+def _baseline_section(model: LoadedModel, metrics: Mapping[str, Any]) -> list[str]:
+    """Headline test figures of this model beside the baseline's, on the same rows."""
+    base = metrics["baseline"]
+    old_head, new_head = base["headline"], metrics["headline"]
+    old, new = base["summary"], summary(metrics)
+    lines = [
+        f"## Against baseline {base['version']}",
+        "",
+        f"Both models scored the same {metrics['test_rows']:,} test rows with the same code, "
+        "each at its own thresholds (from its manifest); difference = this model − baseline. "
+        "Moderator feedback never enters a test split, so these rows say whether the "
+        "corrections helped or hurt on the public test sets; small differences on a few "
+        "hundred rows are within noise (no significance test is made here).",
+        "",
+        *_feedback_lines(base.get("feedback", []), f"The baseline {base['version']}"),
+    ]
+    rows = []
+    for key, label, where in BASELINE_ROWS:
+        if key not in old and key not in new:
+            continue
+        n = _dig(new_head, [*where, "n"])
+        rows.append([label, n, old.get(key), new.get(key), _difference(new.get(key), old.get(key))])
+    lines += _table(
+        ["metric", "n", f"baseline {base['version']}", f"this model {model.version}", "difference"],
+        rows,
+    )
+    per_source = []
+    for head in ("hate", "toxic", "conspiracy"):
+        sources = sorted(set(new_head.get(head, {})) | set(old_head.get(head, {})))
+        for source in sorted(sources, key=lambda name: (name != "all", name)):
+            o = old_head.get(head, {}).get(source, {})
+            m = new_head.get(head, {}).get(source, {})
+            per_source.append(
+                [
+                    head,
+                    source,
+                    m.get("n", o.get("n")),
+                    o.get("auroc"),
+                    m.get("auroc"),
+                    _difference(m.get("auroc"), o.get("auroc")),
+                    o.get("f1"),
+                    m.get("f1"),
+                    _difference(m.get("f1"), o.get("f1")),
+                ]
+            )
+    if per_source:
+        lines += ["### Per head and source, against the baseline (test)", ""]
+        lines += _table(
+            ["head", "source", "n", "AUROC before", "AUROC now", "Δ", "F1 before", "F1 now", "Δ"],
+            per_source,
+        )
+    return lines

@@ -3,7 +3,9 @@
 `train_bundle` checks the data dir against the dataset registry (so the manifest's sha256
 sums are of the bytes actually read), loads and deduplicates the datasets, trains, looks at
 the test rows once for the manifest's test metrics, and writes `models/<version>/` with its
-model card. `evaluate_bundle` re-reads a committed bundle and writes `reports/<version>/`.
+model card; moderator decisions (`feedback`) join as one more training source. `evaluate_bundle`
+re-reads a committed bundle and writes `reports/<version>/`, beside a baseline version's
+figures on the same test rows when asked.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.registry import CARD_FILE, assemble, load, load_current
 from training.card import render_card
 from training.datasets import load_all
 from training.evaluate import evaluate, headline_metrics, score_rows, summary, test_rows
+from training.feedback import FeedbackError, fold_feedback, read_feedback
 from training.registry import REPO_ROOT, DataDirError, load_registry, verify
 from training.train import TrainConfig, build_manifest, make_version, train, write_bundle
 
@@ -59,16 +62,35 @@ def train_bundle(
     config: TrainConfig | None = None,
     names: Sequence[str] | None = None,
     set_current: bool = False,
+    feedback: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> Path:
-    """Train on `data_dir`, write a new version under `out_dir`, return its directory."""
+    """Train on `data_dir` (and a moderator `feedback` file), write a new version under
+    `out_dir`, return its directory.
+
+    Raises:
+        FeedbackError: the feedback file is unreadable, invalid, or leaves no training row.
+    """
     config = config or TrainConfig()
+    # A broken feedback file should fail before minutes of dataset loading, not after.
+    read = read_feedback(feedback) if feedback is not None else None
     progress(f"loading datasets from {data_dir}")
     frame, report = load_all(data_dir, names)
     sources = sorted(set(frame["source"]))
     files = data_files(data_dir, _dataset_dirs(sources))
+    records: list[dict[str, Any]] = []
+    if read is not None:
+        frame, folded = fold_feedback(frame, read.frame)
+        record = read.record(folded)
+        progress(_feedback_line(record))
+        if record["used"] == 0:
+            raise FeedbackError(
+                f"{read.path}: no moderator decision is left to train on ({_dropped(record)})"
+            )
+        records.append(record)
     fitted = train(frame, config, progress=progress)
-    version = make_version(config, files)
+    # The feedback file's bytes are part of what was trained on, so they name the version.
+    version = make_version(config, [*files, *records])
     manifest = build_manifest(
         fitted,
         config,
@@ -76,6 +98,7 @@ def train_bundle(
         data_files=files,
         repo=REPO_ROOT,
         dedupe=_report_dict(report),
+        feedback=records,
     )
     # Test rows are read here once, after every choice above was made on validation data.
     progress("scoring the test rows once for the manifest")
@@ -97,21 +120,57 @@ def evaluate_bundle(
     out_dir: Path = DEFAULT_REPORTS,
     with_peers: bool = True,
     seed_page: Path | None = SEED_PAGE,
+    baseline: str | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> Path:
-    """Evaluate a committed bundle on the test splits; write `out_dir/<version>/`."""
+    """Evaluate a committed bundle on the test splits; write `out_dir/<version>/`.
+
+    With `baseline`, that version of `model_dir` is scored on the same test rows by the same
+    code, and the report shows both side by side.
+
+    Raises:
+        ModelArtifactError: the version, CURRENT or the baseline cannot be loaded.
+    """
     from training.report import write_report
 
     model = load(model_dir / version) if version else load_current(model_dir)
     progress(f"loaded bundle {model.version}")
+    old = load(model_dir / baseline) if baseline else None
+    if old is not None:
+        progress(f"loaded baseline {old.version}")
     frame, _ = load_all(data_dir)
     peers: list[Any] = []
     if with_peers:
         from training.peers import available_peers
 
         peers = list(available_peers())
-    result = evaluate(model, frame, peers=peers, seed_page=seed_page, progress=progress)
+    result = evaluate(
+        model, frame, peers=peers, seed_page=seed_page, baseline=old, progress=progress
+    )
     return write_report(model, result, out_dir / model.version)
+
+
+def _feedback_line(record: dict[str, Any]) -> str:
+    return (
+        f"feedback {record['path']}: {record['decisions']:,} decisions on {record['docs']:,} "
+        f"comments, {record['used']:,} rows used ({_dropped(record)})"
+    )
+
+
+def _dropped(record: dict[str, Any]) -> str:
+    dropped = record["dropped"]
+    parts = [f"{record['withdrawn']:,} withdrawn"]
+    parts += [
+        f"{dropped[step]:,} {label}"
+        for step, label in (
+            ("test_leak", "in a public test set"),
+            ("val_leak", "in a public validation set"),
+            ("duplicate", "repeated"),
+            ("empty_key", "without words"),
+        )
+        if dropped.get(step)
+    ]
+    return ", ".join(parts)
 
 
 def _dataset_dirs(sources: Sequence[str]) -> list[str]:

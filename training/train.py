@@ -43,6 +43,7 @@ from app.heads import (
 )
 from app.registry import LoadedModel, environment, load, save_version
 from app.textnorm import STEPS
+from training.feedback import SOURCE as FEEDBACK_SOURCE
 from training.metrics import binary_metrics, macro_f1, pick_threshold
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,14 @@ class TrainConfig:
     # Weight each training row by 1/sqrt(rows of its source) so one large, noisy dataset
     # (Davidson's tweets) does not define hate for every other domain.
     source_balance: bool = True
+    # Moderator decisions (`--feedback`) are few, but they are this deployment's own comments
+    # judged by its own moderators, so a feedback row weighs this many times its balanced
+    # weight: n of them then count as much as a public dataset of 9n rows (sqrt balancing).
+    # Not more, because the queue shows moderators what the model flagged or was unsure of,
+    # a skewed sample of what it scores; calibration and thresholds stay on public
+    # validation rows. The stance and reply heads, which are not source-balanced, give a
+    # feedback row this weight and every public row 1.
+    feedback_weight: float = 3.0
     sample: int | None = None  # rows per source, for smoke tests
     threshold_rules: Mapping[str, str] = field(default_factory=lambda: dict(THRESHOLD_RULES))
     background_negatives: Mapping[str, tuple[str, ...]] = field(
@@ -166,7 +175,7 @@ def train(
             "by_source": _by_source(va, p_va, y_va, threshold),
         }
         binary[head] = model
-        counts[head] = {"train": int(len(tr)), "val": int(len(va))}
+        counts[head] = {"train": int(len(tr)), "val": int(len(va)), **_feedback_count(tr)}
 
     progress("training hate_target")
     hate_rows = train_rows[(train_rows["hate"] == 1) & train_rows["hate_target"].notna()]
@@ -191,7 +200,12 @@ def train(
     x_st_tr = cache.stance(st_tr, topics)
     x_st_va = cache.stance(st_va, topics)
     stance, stance_c, stance_search = _fit_multiclass(
-        x_st_tr, st_tr["stance"].to_numpy(), x_st_va, st_va["stance"].to_numpy(), config
+        x_st_tr,
+        st_tr["stance"].to_numpy(),
+        x_st_va,
+        st_va["stance"].to_numpy(),
+        config,
+        weights=_feedback_weights(st_tr, config),
     )
     stance_probs = ordered(stance.classes_, stance.predict_proba(x_st_va), STANCE_LABELS)
     stance_bias = tune_bias(stance_probs, st_va["stance"].tolist(), STANCE_LABELS)
@@ -205,7 +219,12 @@ def train(
         ),
         "n": int(len(st_va)),
     }
-    counts["stance"] = {"train": int(len(st_tr)), "val": int(len(st_va)), "topics": len(topics)}
+    counts["stance"] = {
+        "train": int(len(st_tr)),
+        "val": int(len(st_va)),
+        "topics": len(topics),
+        **_feedback_count(st_tr),
+    }
 
     progress("training reply_stance")
     rp_tr = train_rows[train_rows["reply_stance"].notna() & train_rows["parent_text"].notna()]
@@ -218,6 +237,7 @@ def train(
         x_rp_va,
         rp_va["reply_stance"].to_numpy(),
         config,
+        weights=_feedback_weights(rp_tr, config),
     )
     reply_probs = ordered(reply.classes_, reply.predict_proba(x_rp_va), REPLY_LABELS)
     tune_rows = (
@@ -248,7 +268,11 @@ def train(
             for source, group in rp_va.groupby("source")
         },
     }
-    counts["reply_stance"] = {"train": int(len(rp_tr)), "val": int(len(rp_va))}
+    counts["reply_stance"] = {
+        "train": int(len(rp_tr)),
+        "val": int(len(rp_va)),
+        **_feedback_count(rp_tr),
+    }
 
     bundle = Bundle(
         features=features,
@@ -374,12 +398,32 @@ class _Vectors:
 
 
 def _source_weights(frame: pd.DataFrame, config: TrainConfig) -> np.ndarray:
-    if not config.source_balance:
+    feedback = (frame["source"] == FEEDBACK_SOURCE).to_numpy()
+    if not config.source_balance and not feedback.any():
         return np.ones(len(frame))
-    sizes = frame["source"].map(frame["source"].value_counts())
-    weights: np.ndarray = 1.0 / np.sqrt(sizes.to_numpy(dtype=np.float64))
+    if config.source_balance:
+        sizes = frame["source"].map(frame["source"].value_counts())
+        weights: np.ndarray = 1.0 / np.sqrt(sizes.to_numpy(dtype=np.float64))
+    else:
+        weights = np.ones(len(frame))
+    weights[feedback] *= config.feedback_weight
+    # The mean weight stays 1, so C means the same with and without feedback rows.
     scaled: np.ndarray = weights * (len(frame) / weights.sum())
     return scaled
+
+
+def _feedback_count(rows: pd.DataFrame) -> dict[str, int]:
+    """{"feedback": n} when moderator rows are among `rows` (public-only runs stay as they were)."""
+    n = int((rows["source"] == FEEDBACK_SOURCE).sum())
+    return {"feedback": n} if n else {}
+
+
+def _feedback_weights(frame: pd.DataFrame, config: TrainConfig) -> np.ndarray | None:
+    """Weight 1 per public row and `feedback_weight` per feedback row; None without any."""
+    feedback = (frame["source"] == FEEDBACK_SOURCE).to_numpy()
+    if not feedback.any():
+        return None
+    return np.where(feedback, config.feedback_weight, 1.0)
 
 
 def _fit_calibrated(
@@ -429,13 +473,15 @@ def _fit_multiclass(
     x_va: sp.csr_matrix,
     y_va: np.ndarray,
     config: TrainConfig,
+    *,
+    weights: np.ndarray | None = None,
 ) -> tuple[CalibratedClassifierCV, float, dict[str, float]]:
     """Pick C by validation macro-F1 (balanced classes), then calibrate on validation."""
     labels = sorted(set(y_tr))
     search: dict[str, float] = {}
     fitted: dict[float, LogisticRegression] = {}
     for c_value in config.c_grid:
-        plain = _logistic(c_value, config, balanced=True).fit(x_tr, y_tr)
+        plain = _logistic(c_value, config, balanced=True).fit(x_tr, y_tr, sample_weight=weights)
         fitted[c_value] = plain
         search[str(c_value)] = macro_f1(list(y_va), list(plain.predict(x_va)), labels)
     best_c = float(max(config.c_grid, key=lambda c: search[str(c)]))
@@ -498,8 +544,12 @@ def build_manifest(
     data_files: Sequence[Mapping[str, Any]],
     repo: Path,
     dedupe: Mapping[str, Any],
+    feedback: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The manifest of a new bundle (test metrics are added by `add_test_metrics`)."""
+    """The manifest of a new bundle (test metrics are added by `add_test_metrics`).
+
+    `feedback` holds one `FeedbackFile.record()` per moderator feedback file trained on.
+    """
     return {
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -515,6 +565,7 @@ def build_manifest(
         "training": fitted.training,
         "dedupe": dict(dedupe),
         "datasets": list(data_files),
+        "feedback": [dict(entry) for entry in feedback],
     }
 
 

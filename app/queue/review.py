@@ -290,8 +290,8 @@ def list_items(
 ) -> Page:
     """A page of items, most urgent first (or newest/oldest), with a cursor for the next.
 
-    The order is total (ties broken by item id), so a cursor never skips or repeats an item
-    even while new items arrive.
+    The order is total (ties broken by item id, newest first), so a cursor never skips or
+    repeats an item even while new items arrive.
 
     Raises:
         InvalidDecision: a filter names an unknown queue, status, label or target.
@@ -324,18 +324,18 @@ def list_items(
     if cursor is not None:
         after_id, after_priority = _decode_cursor(cursor, order)
         if order == "priority":
+            # A row-value comparison, so the index on (…, priority, item_id) gives the range.
             query = query.where(
-                sa.or_(
-                    items.c.priority < after_priority,
-                    sa.and_(items.c.priority == after_priority, items.c.item_id > after_id),
-                )
+                sa.tuple_(items.c.priority, items.c.item_id) < (after_priority, after_id)
             )
         elif order == "newest":
             query = query.where(items.c.item_id < after_id)
         else:
             query = query.where(items.c.item_id > after_id)
     if order == "priority":
-        query = query.order_by(items.c.priority.desc(), items.c.item_id.asc())
+        # Both descending: one backward scan of the index, no sort, however long the queue.
+        # Among equal priorities the newer item comes first.
+        query = query.order_by(items.c.priority.desc(), items.c.item_id.desc())
     elif order == "newest":
         query = query.order_by(items.c.item_id.desc())
     else:
