@@ -48,6 +48,18 @@ class Metrics:
             ("label",),
             registry=self.registry,
         )
+        self.queued = Counter(
+            "threadguard_queue_items",
+            "Review-queue items opened through this service, by queue",
+            ("queue",),
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "threadguard_queue_decisions",
+            "Moderator decisions recorded through this service, by action",
+            ("action",),
+            registry=self.registry,
+        )
         info = Gauge(
             "threadguard_model_info",
             "The loaded model version (value is always 1)",
@@ -74,6 +86,15 @@ class Metrics:
         for row in rows:
             if row["hate_target"]:
                 self.flags.labels(label=f"hate_target:{row['hate_target']}").inc()
+
+    def observe_queued(self, queues: Mapping[str, int]) -> None:
+        """Count items opened per queue (from an ingest)."""
+        for queue, count in queues.items():
+            if count:
+                self.queued.labels(queue=queue).inc(count)
+
+    def observe_decision(self, action: str) -> None:
+        self.decisions.labels(action=action).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

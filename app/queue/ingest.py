@@ -123,6 +123,7 @@ class IngestResult:
     reports: int = 0
     items_created: list[int] = field(default_factory=list)
     items_superseded: list[int] = field(default_factory=list)
+    by_queue: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form returned by the API and printed by the CLI."""
@@ -133,6 +134,7 @@ class IngestResult:
             "reports": self.reports,
             "items_created": len(self.items_created),
             "items_superseded": len(self.items_superseded),
+            "by_queue": dict(self.by_queue),
             "item_ids": self.items_created,
         }
 
@@ -651,6 +653,8 @@ def _open_items(
             items.insert().values(**row).returning(items.c.item_id)
         ).scalar_one()
         result.items_created.append(int(item_id))
+        queue = str(row["queue"])
+        result.by_queue[queue] = result.by_queue.get(queue, 0) + 1
 
 
 def _route_probability(scores: Mapping[str, Any], r: Route) -> float | None:

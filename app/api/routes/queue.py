@@ -210,6 +210,7 @@ def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) 
         incoming,
         evidence_top=settings.evidence_top,
     )
+    services.metrics.observe_queued(result.by_queue)
     return result.as_dict()
 
 
@@ -299,7 +300,7 @@ def post_decision(
     key: ApiKey | None = caller.key
     assert key is not None  # a moderator is never anonymous
     labels = Labels(**body.labels.model_dump()) if body.labels is not None else None
-    return decide(
+    made = decide(
         services.engine,
         item_id,
         action=body.action,
@@ -309,6 +310,8 @@ def post_decision(
         reason=body.reason,
         note=body.note,
     )
+    services.metrics.observe_decision(body.action)
+    return made
 
 
 @router.get("/v1/queue/stats", responses=error_responses(401, 403, 503))

@@ -151,6 +151,7 @@ async def threads(
             scored=rows,
         )
         queued = result.as_dict()
+        metrics.observe_queued(result.by_queue)
     # The thread is turned into JSON-ready values once; header and comments share it.
     header = thread.to_dict()
     comments = header.pop("comments")
