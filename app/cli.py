@@ -210,6 +210,11 @@ def serve_command(
             "scoring is open on loopback until a key exists; make one with: "
             "threadguard keys create --role scorer"
         )
+    _progress(
+        f"review queue: {base}/review, signed in with a key from "
+        "threadguard keys create --role moderator; fill it with "
+        "threadguard queue ingest PAGE"
+    )
     if settings.workers == 1:
         uvicorn.run(service, host=settings.host, port=settings.port, log_level=settings.log_level)
         return
