@@ -12,7 +12,7 @@ SEED_PAGE := $(SEEDS)/004_f987b5801adb0d07.txt
 SEED_ORIGINAL := $(SEEDS)/000_995f28ecffe272e4.txt
 LINTED := app training tests benchmarks
 
-.PHONY: install run seed test lint typecheck pytest bench evaluate train clean
+.PHONY: install run seed test lint typecheck pytest browser bench evaluate train clean
 
 install: $(STAMP)
 
@@ -39,8 +39,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
-	$(BIN)/pytest
+# The review page's browser test drives Debian's chromium (Playwright downloads nothing):
+# installed with apt when missing, as root or through passwordless sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
+	} || { echo "make browser: could not install Debian's chromium; run apt-get install chromium" >&2; exit 1; }
+
+# THREADGUARD_REQUIRE_BROWSER=1: a missing chromium fails the browser test instead of skipping it.
+pytest: install browser
+	THREADGUARD_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 test: lint typecheck pytest
 
@@ -49,13 +58,23 @@ bench: install
 	$(BIN)/python benchmarks/score_bench.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/http_bench.py
 	$(BIN)/python benchmarks/batch_bench.py --data-dir $(DATA_DIR) --rows $(BATCH_ROWS)
+	$(BIN)/python benchmarks/queue_bench.py
 
+# `make evaluate` reports on the version CURRENT names. `make evaluate MODEL_VERSION=v` reports
+# on v beside CURRENT (the model v would replace) on the same test rows; BASELINE=w compares
+# with w instead, BASELINE=none with nothing.
+MODEL_VERSION ?=
+BASELINE ?= $(if $(MODEL_VERSION),$(shell cat models/CURRENT 2>/dev/null))
 evaluate: install
-	$(BIN)/threadguard evaluate --data-dir $(DATA_DIR)
+	$(BIN)/threadguard evaluate --data-dir $(DATA_DIR) \
+		$(if $(MODEL_VERSION),--version $(MODEL_VERSION)) \
+		$(if $(filter-out none,$(BASELINE)),--baseline $(BASELINE))
 
-# Trains a new version under models/ (CURRENT is moved by hand, after review).
+# Trains a new version under models/ (CURRENT is moved by hand, after review);
+# FEEDBACK=decisions.jsonl adds the moderators' decisions from `threadguard queue export`.
+FEEDBACK ?=
 train: install
-	$(BIN)/threadguard train --data-dir $(DATA_DIR)
+	$(BIN)/threadguard train --data-dir $(DATA_DIR) $(if $(FEEDBACK),--feedback $(FEEDBACK))
 
 clean:
 	rm -rf var $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

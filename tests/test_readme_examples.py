@@ -23,6 +23,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 README_ADDRESS = "http://127.0.0.1:8000"
 # The secret the README's Coral example says to start the service with.
 CORAL_SECRET = "whsec-example-0123456789abcdef"
+# The README's examples send these keys; each is made with its role before they run.
+KEY_VARIABLES = {"KEY": "scorer", "MODKEY": "moderator", "ADMINKEY": "admin"}
 
 
 def curl_blocks() -> list[str]:
@@ -51,6 +53,9 @@ def test_the_readme_has_curl_examples_for_every_endpoint() -> None:
         "/metrics",
         "/v1alpha1/comments:analyze",
         "/v1/integrations/coral",
+        "/v1/queue/items",
+        "/v1/queue/stats",
+        "/v1/queue/export",
     ):
         assert path in text, path
 
@@ -65,27 +70,28 @@ def test_every_curl_example_works(tmp_path: Path) -> None:
             **{k: v for k, v in os.environ.items() if not k.startswith("THREADGUARD_")},
             "THREADGUARD_DATABASE_URL": f"sqlite:///{workdir / 'threadguard.db'}",
         }
-        for block in (b for b in blocks if "$KEY" not in b):
+        keyed = [b for b in blocks if any(f"${name}" in b for name in KEY_VARIABLES)]
+        for block in (b for b in blocks if b not in keyed):
             _run(block.replace(README_ADDRESS, server.url), env)
-        created = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "threadguard"),
-                "keys",
-                "create",
-                "--role",
-                "scorer",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        )
-        env["KEY"] = created.stdout.strip()
-        assert env["KEY"].startswith("tg_")
-        keyed = [b for b in blocks if "$KEY" in b]
+        # Once a key exists nothing is anonymous, so the keyed examples come last.
+        for name, role in KEY_VARIABLES.items():
+            env[name] = _create_key(role, env)
         assert keyed
         for block in keyed:
             _run(block.replace(README_ADDRESS, server.url), env)
+
+
+def _create_key(role: str, env: dict[str, str]) -> str:
+    created = subprocess.run(
+        [str(Path(sys.executable).parent / "threadguard"), "keys", "create", "--role", role],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    secret = created.stdout.strip()
+    assert secret.startswith("tg_")
+    return secret
 
 
 def _run(block: str, env: dict[str, str]) -> None:

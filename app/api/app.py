@@ -24,9 +24,10 @@ from app import __version__, registry
 from app.api.deps import Services
 from app.api.errors import error_response, install_error_handlers
 from app.api.metrics import Metrics
-from app.api.routes import coral, meta, perspective, score, threads
+from app.api.routes import coral, meta, perspective, queue, review, score, threads
 from app.auth import KeyStore
 from app.config import Settings, load_settings
+from app.policy import load_policy
 from app.queue.keys import SqlKeyStore
 from app.queue.store import make_engine, require_migrated
 from app.registry import LoadedModel
@@ -63,6 +64,7 @@ def create_app(
         ModelArtifactError: the model bundle is missing or fails its checks.
         DatabaseError: the database is unreachable or not migrated (the message says to run
             `threadguard db upgrade`).
+        PolicyError: the policy file of `settings.policy_file` is missing or invalid.
     """
     settings = settings or load_settings()
     if model is None:
@@ -76,12 +78,19 @@ def create_app(
         if owns_engine:
             engine.dispose()
         raise
+    try:
+        policy = load_policy(settings.policy_file, model.thresholds)
+    except Exception:
+        if owns_engine:
+            engine.dispose()
+        raise
     services = Services(
         settings=settings,
         model=model,
         keys=keys or SqlKeyStore(engine),
         metrics=Metrics(model.version),
         engine=engine,
+        policy=policy,
     )
 
     @asynccontextmanager
@@ -100,7 +109,9 @@ def create_app(
     app.state.log_exception = lambda exc: log.error("unhandled error", exc_info=exc)
     install_error_handlers(app)
     _redact_access_log()
-    routers = [module.router for module in (score, threads, meta, perspective, coral)]
+    routers = [
+        module.router for module in (score, threads, queue, meta, perspective, coral, review)
+    ]
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -1,0 +1,213 @@
+"""The review page in a real browser: Playwright driving Debian's chromium against uvicorn.
+
+A moderator signs in, finds the seed page's two antisemitic comments at the top of the hate
+queue with their evidence, decides three items from the keyboard alone, and an XSS payload
+in a comment shows as text. Needs `chromium` on PATH (`make browser` installs it with apt;
+nothing is downloaded at run time). Without it the test is skipped, or fails when
+THREADGUARD_REQUIRE_BROWSER=1 (as `make test` sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from app import registry
+from app.auth import Role
+from app.policy import load_policy
+from app.queue.ingest import Incoming, ThreadInfo, ingest_comments, ingest_thread
+from app.queue.keys import SqlKeyStore
+from app.queue.review import Filters, history, list_items
+from app.queue.store import make_engine
+from app.threads import parse
+from tests.api.serverutil import Server, threadguard_server
+from tests.conftest import ROOT, SEEDS, shared_file
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+    from sqlalchemy.engine import Engine
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REQUIRE_VARIABLE = "THREADGUARD_REQUIRE_BROWSER"
+MODERATOR = "Browser Moderator"
+SCRIPT = "<script>alert('xss')</script> the usual idiots again"
+AUTHOR = '"><img src=x onerror=alert(1)>'
+URL = "javascript:alert(1)"
+SCREENSHOT_NOTE = ROOT / "benchmarks" / "out" / "review-page.png"
+
+
+def _missing(message: str) -> None:
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail(f"{message} ({REQUIRE_VARIABLE}=1 requires the browser test to run)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The path of Debian's chromium."""
+    path = shutil.which("chromium")
+    if path is None:
+        _missing("needs Debian's chromium on PATH: `make browser` or `apt-get install chromium`")
+    assert path is not None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("needs the playwright package (the dev extra)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("review-server")
+    with threadguard_server(registry.default_model_dir(), workdir) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def database(server: Server) -> Iterator[Engine]:
+    """The server's own database: `threadguard_server` makes it in the server's folder."""
+    engine = make_engine(f"sqlite:///{server.log_path.parent / 'threadguard.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def queued(database: Engine) -> dict[str, Any]:
+    """The seed page and a thread of XSS payloads, ingested as `threadguard` would."""
+    model = registry.load_current(registry.default_model_dir())
+    policy = load_policy(None, model.thresholds)
+    seed = shared_file(SEEDS / "004_f987b5801adb0d07.txt").read_bytes()
+    ingest_thread(database, model, policy, parse(seed))
+    low = {"hate": 0.02, "conspiracy": 0.02}
+    ingest_comments(
+        database,
+        model,
+        policy,
+        ThreadInfo(source="xss-test", source_format="api", url=URL, title="A thread of payloads"),
+        [
+            Incoming("x1", SCRIPT, author=AUTHOR, scores={**low, "toxic": 0.99}),
+            Incoming(
+                "x2",
+                f"reply {AUTHOR}",
+                parent_id="x1",
+                author="<b>bold</b>",
+                scores={**low, "toxic": 0.01},
+            ),
+        ],
+    )
+    [xss] = [
+        item
+        for item in list_items(database, Filters(queue="toxic")).items
+        if item["comment"]["comment_id"] == "x1"
+    ]
+    secret = SqlKeyStore(database).create(Role.moderator, MODERATOR).secret
+    return {"secret": secret, "xss_item": xss["item_id"]}
+
+
+def _item_id(page: Page) -> int:
+    found = re.search(r"/review/items/(\d+)", page.url)
+    assert found is not None, page.url
+    return int(found.group(1))
+
+
+def _press_and_wait(page: Page, key: str) -> None:
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def test_a_moderator_works_the_hate_queue_by_keyboard(
+    server: Server, database: Engine, queued: dict[str, Any], chromium: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+            # Sign in: /review sends a stranger to the sign-in form, then to the hate queue.
+            page.goto(server.url + "/review/queues/hate")
+            assert "/review/login" in page.url
+            page.fill("#key", queued["secret"])
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            assert page.url.startswith(server.url + "/review/queues/hate")
+            assert MODERATOR in page.inner_text(".topbar")
+
+            authors = page.locator("[data-item] .row-link .author").all_inner_texts()
+            assert authors[:2] == ["Jozo Magoc", "DarkEyes"], authors
+
+            # j selects the first row, Enter opens it.
+            page.keyboard.press("j")
+            assert "selected" in (page.locator("[data-item]").first.get_attribute("class") or "")
+            _press_and_wait(page, "Enter")
+            first = _item_id(page)
+            assert "Jozo Magoc" in page.inner_text("#comment header")
+            marks = page.locator("#comment mark.ev")
+            assert marks.count() > 0
+            assert marks.first.is_visible()
+            assert page.locator("#comment mark.ev.strong").first.is_visible()
+            assert "jewish" in page.inner_text(".scores")
+            page.screenshot(path=str(tmp_path / "review-page.png"))
+            SCREENSHOT_NOTE.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT_NOTE))
+
+            # j / k move through the queue; the second comment shows its thread above it.
+            _press_and_wait(page, "j")
+            second = _item_id(page)
+            assert "DarkEyes" in page.inner_text("#comment header")
+            assert page.locator(".ancestors .ctx").count() >= 1
+            _press_and_wait(page, "k")
+            assert _item_id(page) == first
+
+            # ? shows the help; Esc hides it again.
+            page.keyboard.press("?")
+            assert page.locator("#help").is_visible()
+            page.keyboard.press("Escape")
+            assert not page.locator("#help").is_visible()
+
+            # r rejects and opens the next open item; e escalates the last one.
+            _press_and_wait(page, "r")
+            assert _item_id(page) == second
+            assert f"Item {first} rejected." in page.inner_text(".flash")
+            _press_and_wait(page, "e")
+            assert "/review/queues/hate" in page.url
+            assert "No open items are left" in page.inner_text(".flash")
+
+            # a approves an item opened from another queue's list.
+            page.goto(server.url + "/review/queues/uncertain")
+            page.keyboard.press("j")
+            _press_and_wait(page, "Enter")
+            third = _item_id(page)
+            _press_and_wait(page, "a")
+
+            # The XSS payloads show as text, and nothing ran.
+            page.goto(server.url + "/review/queues/toxic")
+            assert page.get_by_text(SCRIPT).first.is_visible()
+            page.goto(f"{server.url}/review/items/{queued['xss_item']}")
+            assert page.locator("#comment .comment-text").inner_text() == SCRIPT
+            assert AUTHOR in page.inner_text("#comment header")
+            assert page.locator("img").count() == 0
+            assert page.locator('a[href^="javascript"]').count() == 0
+            assert URL in page.inner_text(".article")
+            page.screenshot(path=str(tmp_path / "xss-item.png"))
+        finally:
+            browser.close()
+
+    assert dialogs == [], f"a script ran: {dialogs}"
+    stored = {item: history(database, item) for item in (first, second, third)}
+    assert [d["action"] for d in stored[first]] == ["reject"]
+    assert [d["action"] for d in stored[second]] == ["escalate"]
+    assert [d["action"] for d in stored[third]] == ["approve"]
+    assert {d["moderator"] for ds in stored.values() for d in ds} == {MODERATOR}
+    assert (tmp_path / "review-page.png").stat().st_size > 10_000
