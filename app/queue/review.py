@@ -843,3 +843,76 @@ def open_count(engine: Engine, queues: Sequence[str] = QUEUE_NAMES) -> dict[str,
     out = dict.fromkeys(queues, 0)
     out.update({str(queue): int(count) for queue, count in rows})
     return out
+
+
+# Where an item sits in its queue, in the order `list_items` shows: priority, then newest.
+_URGENT_FIRST = (items.c.priority.desc(), items.c.item_id.desc())
+
+
+def first_item(engine: Engine, queue: str, status: str | None) -> int | None:
+    """The most urgent item of `queue` (in `status`, when given), None when there is none.
+
+    Raises:
+        DatabaseError: the database cannot be reached.
+    """
+    query = sa.select(items.c.item_id).where(items.c.queue == queue)
+    if status is not None:
+        query = query.where(items.c.status == status)
+    with database_errors(engine), engine.connect() as connection:
+        found: int | None = connection.execute(query.order_by(*_URGENT_FIRST).limit(1)).scalar()
+    return found
+
+
+def neighbour(engine: Engine, item_id: int, status: str | None, step: int) -> int | None:
+    """The item after (`step` 1) or before (-1) `item_id` in its queue, None at either end.
+
+    Raises:
+        DatabaseError: the database cannot be reached.
+    """
+    with database_errors(engine), engine.connect() as connection:
+        here = connection.execute(
+            sa.select(items.c.queue, items.c.priority).where(items.c.item_id == item_id)
+        ).first()
+        if here is None:
+            return None
+        query = sa.select(items.c.item_id).where(items.c.queue == here.queue)
+        if status is not None:
+            query = query.where(items.c.status == status)
+        key = sa.tuple_(items.c.priority, items.c.item_id)
+        if step > 0:
+            query = query.where(key < (here.priority, item_id)).order_by(*_URGENT_FIRST)
+        else:
+            query = query.where(key > (here.priority, item_id)).order_by(
+                items.c.priority.asc(), items.c.item_id.asc()
+            )
+        found: int | None = connection.execute(query.limit(1)).scalar()
+    return found
+
+
+def position(engine: Engine, item_id: int, status: str | None) -> tuple[int | None, int]:
+    """The item's place in its queue (1-based; None when not in `status`) and the count.
+
+    Raises:
+        ItemNotFound: no item has this id.
+        DatabaseError: the database cannot be reached.
+    """
+    with database_errors(engine), engine.connect() as connection:
+        here = connection.execute(
+            sa.select(items.c.queue, items.c.priority, items.c.status).where(
+                items.c.item_id == item_id
+            )
+        ).first()
+        if here is None:
+            raise ItemNotFound(f"no queue item has id {item_id}", field="item_id")
+        where = [items.c.queue == here.queue]
+        if status is not None:
+            where.append(items.c.status == status)
+        total = connection.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
+        if status is not None and here.status != status:
+            return None, int(total)
+        ahead = connection.execute(
+            sa.select(sa.func.count()).where(
+                *where, sa.tuple_(items.c.priority, items.c.item_id) > (here.priority, item_id)
+            )
+        ).scalar_one()
+    return int(ahead) + 1, int(total)

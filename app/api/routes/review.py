@@ -29,7 +29,6 @@ from typing import Annotated, Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -42,7 +41,7 @@ from app.errors import AppError
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
 from app.queue import review
 from app.queue.sessions import create_session, delete_session, session_key
-from app.queue.store import DECISION_ACTIONS, ITEM_STATUSES, QUEUE_NAMES, database_errors, items
+from app.queue.store import DECISION_ACTIONS, ITEM_STATUSES, QUEUE_NAMES
 
 SESSION_COOKIE: Final = "tg_review"
 LOGIN_COOKIE: Final = "tg_review_login"
@@ -368,74 +367,6 @@ def _item_url(item_id: int, **params: Any) -> str:
     return f"/review/items/{item_id}" + (f"?{urlencode(query)}" if query else "")
 
 
-# --- where an item sits in its queue ---------------------------------------------------------
-
-
-def _neighbour(engine: Engine, item_id: int, status: str | None, step: int) -> int | None:
-    """The item after (`step` 1) or before (-1) `item_id` in its queue, by priority."""
-    with database_errors(engine), engine.connect() as connection:
-        here = connection.execute(
-            sa.select(items.c.queue, items.c.priority).where(items.c.item_id == item_id)
-        ).first()
-        if here is None:
-            return None
-        query = sa.select(items.c.item_id).where(items.c.queue == here.queue)
-        if status is not None:
-            query = query.where(items.c.status == status)
-        if step > 0:
-            query = query.where(
-                sa.or_(
-                    items.c.priority < here.priority,
-                    sa.and_(items.c.priority == here.priority, items.c.item_id > item_id),
-                )
-            ).order_by(items.c.priority.desc(), items.c.item_id.asc())
-        else:
-            query = query.where(
-                sa.or_(
-                    items.c.priority > here.priority,
-                    sa.and_(items.c.priority == here.priority, items.c.item_id < item_id),
-                )
-            ).order_by(items.c.priority.asc(), items.c.item_id.desc())
-        found: int | None = connection.execute(query.limit(1)).scalar()
-        return found
-
-
-def _first(engine: Engine, queue: str, status: str | None) -> int | None:
-    query = sa.select(items.c.item_id).where(items.c.queue == queue)
-    if status is not None:
-        query = query.where(items.c.status == status)
-    query = query.order_by(items.c.priority.desc(), items.c.item_id.asc()).limit(1)
-    with database_errors(engine), engine.connect() as connection:
-        found: int | None = connection.execute(query).scalar()
-        return found
-
-
-def _position(engine: Engine, item_id: int, status: str | None) -> tuple[int | None, int]:
-    """The item's place (1-based; None when it is not in the list) and the list's length."""
-    with database_errors(engine), engine.connect() as connection:
-        here = connection.execute(
-            sa.select(items.c.queue, items.c.priority, items.c.status).where(
-                items.c.item_id == item_id
-            )
-        ).one()
-        where = [items.c.queue == here.queue]
-        if status is not None:
-            where.append(items.c.status == status)
-        total = connection.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
-        if status is not None and here.status != status:
-            return None, total
-        ahead = connection.execute(
-            sa.select(sa.func.count()).where(
-                *where,
-                sa.or_(
-                    items.c.priority > here.priority,
-                    sa.and_(items.c.priority == here.priority, items.c.item_id < item_id),
-                ),
-            )
-        ).scalar_one()
-        return ahead + 1, total
-
-
 def _status_filter(status: str) -> str | None:
     if status not in STATUS_FILTERS:
         raise review.InvalidDecision(
@@ -679,9 +610,9 @@ def _item_response(
     engine = services.engine
     item = review.get_item(engine, item_id)
     scores: Mapping[str, Any] = item["comment"].get("scores") or {}
-    place, total = _position(engine, item_id, wanted)
-    previous_id = _neighbour(engine, item_id, wanted, -1)
-    next_id = _neighbour(engine, item_id, wanted, 1)
+    place, total = review.position(engine, item_id, wanted)
+    previous_id = review.neighbour(engine, item_id, wanted, -1)
+    next_id = review.neighbour(engine, item_id, wanted, 1)
     context = item["context"]
     is_admin = who.key.role.allows(Role.admin)
     # Decided items may be reopened; an escalated one only by an admin (as `decide` checks).
@@ -816,7 +747,7 @@ def decide_item(
     if decided["action"] in ("label", "reopen"):
         # The item is still to be worked: show it again with the change.
         return RedirectResponse(_item_url(item_id, status=status, **done), status_code=303)
-    following = _neighbour(services.engine, item_id, wanted, 1) or _first(
+    following = review.neighbour(services.engine, item_id, wanted, 1) or review.first_item(
         services.engine, queue, wanted
     )
     if following is None or following == item_id:
