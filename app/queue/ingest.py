@@ -12,6 +12,7 @@ rows, and a run killed half-way leaves whole chunks that a rerun skips.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -150,16 +151,6 @@ class _Stored:
     scores: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _Written:
-    """A comment version written in this transaction, shaped like the rows read back."""
-
-    id: int
-    version: int
-    text_sha256: str
-    scores: Mapping[str, Any]
-
-
 def text_sha256(text: str) -> str:
     """The hash that tells an edited comment from an unchanged one."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -223,6 +214,7 @@ def ingest_thread(
         IngestError: the source is empty or too long.
         DatabaseError: the database cannot be reached.
     """
+    thread = _without_nul(thread)
     info = ThreadInfo(
         source=thread_source(thread, source),
         source_format=thread.source_format,
@@ -291,10 +283,14 @@ def ingest_comments(
         ScoreRowError: a caller's score is not a probability.
         DatabaseError: the database cannot be reached.
     """
+    for name in ("source", "title", "url", "article_text"):
+        if "\x00" in (getattr(info, name) or ""):
+            raise IngestError(f"{name} contains the NUL character (U+0000)", field=name)
     stored = _current_versions(engine, info.source)
     by_id: dict[str, Incoming] = {}
     for n, comment in enumerate(incoming):
         where = f"comments.{n}"
+        _refuse_nul(comment, where)
         if not comment.comment_id.strip() or len(comment.comment_id) > COMMENT_ID_MAX_CHARS:
             raise IngestError(
                 f"comment_id must be 1 to {COMMENT_ID_MAX_CHARS} characters",
@@ -383,6 +379,29 @@ def ingest_comments(
     return result
 
 
+def _refuse_nul(comment: Incoming, where: str) -> None:
+    """Refuse U+0000 in what a caller sends: PostgreSQL cannot store it, and a caller can fix it.
+
+    Raises:
+        IngestError: a field has one.
+    """
+    fields: dict[str, Any] = {
+        "comment_id": comment.comment_id,
+        "text": comment.text,
+        "parent_id": comment.parent_id,
+        "author": comment.author,
+        "scores": comment.scores,
+    }
+    if comment.report is not None:
+        fields["report.reason"] = comment.report.reason
+        fields["report.reporter"] = comment.report.reporter
+    for name, value in fields.items():
+        if value is not None and _nul_free(value) != value:
+            raise IngestError(
+                f"{name} contains the NUL character (U+0000)", field=f"{where}.{name}"
+            )
+
+
 def _replace(comment: Incoming, **changes: Any) -> Incoming:
     values = {name: getattr(comment, name) for name in Incoming.__slots__}
     values.update(changes)
@@ -411,15 +430,67 @@ def _score(model: LoadedModel, frame: pd.DataFrame, evidence_top: int) -> list[d
 
 
 def clean_scores(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A score record as JSON-ready values: numpy scalars as Python, NaN as None."""
+    """A score record as JSON-ready values: numpy scalars as Python, NaN as None, no NUL."""
     out: dict[str, Any] = {}
     for key, value in record.items():
         if isinstance(value, np.generic):
             value = value.item()
         if isinstance(value, float) and math.isnan(value):
             value = None
-        out[str(key)] = value
+        out[str(key)] = _nul_free(value)
     return out
+
+
+def _nul_free(value: Any) -> Any:
+    # PostgreSQL's text and JSONB cannot hold U+0000; evidence quotes the comment's words.
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k).replace("\x00", ""): _nul_free(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nul_free(v) for v in value]
+    return value
+
+
+def _strip(value: str | None) -> str | None:
+    return None if value is None else value.replace("\x00", "")
+
+
+def _without_nul(thread: Thread) -> Thread:
+    """The page with NUL characters removed: in a saved page they are debris of the scrape,
+    and PostgreSQL cannot store them."""
+
+    def has_nul(*values: str | None) -> bool:
+        return any(v is not None and "\x00" in v for v in values)
+
+    cleaned = tuple(
+        dataclasses.replace(
+            c,
+            comment_id=_strip(c.comment_id) or "",
+            parent_id=_strip(c.parent_id),
+            text=_strip(c.text) or "",
+            author=_strip(c.author),
+            date_text=_strip(c.date_text),
+            url=_strip(c.url),
+            anchor=_strip(c.anchor),
+        )
+        if has_nul(c.comment_id, c.parent_id, c.text, c.author, c.date_text, c.url, c.anchor)
+        else c
+        for c in thread.comments
+    )
+    article = thread.article
+    if has_nul(article.title, article.author, *(p.text for p in article.paragraphs)):
+        article = dataclasses.replace(
+            article,
+            title=_strip(article.title),
+            author=_strip(article.author),
+            paragraphs=tuple(
+                dataclasses.replace(p, text=_strip(p.text) or "") for p in article.paragraphs
+            ),
+        )
+    if cleaned == thread.comments and article is thread.article and not has_nul(thread.url):
+        return thread
+    return dataclasses.replace(thread, comments=cleaned, article=article, url=_strip(thread.url))
 
 
 def _current_versions(engine: Engine, source: str) -> dict[str, _Stored]:
@@ -482,6 +553,41 @@ def _lock_thread(connection: sa.Connection, info: ThreadInfo) -> int:
     return int(row.thread_id)
 
 
+@dataclass
+class _Pending:
+    """One comment of a call, with every report the call makes on it."""
+
+    comment: Incoming
+    reports: list[Report]
+
+
+def _merged(incoming: Sequence[Incoming]) -> list[_Pending]:
+    """The call's comments once each, in first-seen order; later text-less entries are reports.
+
+    Raises:
+        IngestError: one comment id comes twice with different texts.
+    """
+    pending: dict[str, _Pending] = {}
+    for n, comment in enumerate(incoming):
+        seen = pending.get(comment.comment_id)
+        if seen is None:
+            pending[comment.comment_id] = _Pending(
+                comment, [comment.report] if comment.report is not None else []
+            )
+            continue
+        if comment.text is not None:
+            if seen.comment.text is None:
+                seen.comment = _replace(comment, report=None)
+            elif seen.comment.text != comment.text:
+                raise IngestError(
+                    f"comment {comment.comment_id!r} comes twice with different texts",
+                    field=f"comments.{n}.comment_id",
+                )
+        if comment.report is not None:
+            seen.reports.append(comment.report)
+    return list(pending.values())
+
+
 def _write(
     engine: Engine,
     policy: Policy,
@@ -497,16 +603,31 @@ def _write(
     for comment in incoming:
         if comment.scores is not None:
             flagged[comment.comment_id] = bool(flagged_heads(policy, comment.scores))
+    pending = _merged(incoming)
+    # Nothing to write for a comment whose text is stored already and that nobody reported;
+    # the chunk re-reads under the lock whatever it does write.
+    work: list[_Pending] = []
+    unchanged = 0
+    for entry in pending:
+        known = stored_before.get(entry.comment.comment_id)
+        text = entry.comment.text
+        if not entry.reports and known is not None and text is not None:
+            if known.sha == text_sha256(text):
+                unchanged += 1
+                continue
+        work.append(entry)
 
     result: IngestResult | None = None
-    for start in range(0, max(len(incoming), 1), CHUNK_COMMENTS):
-        chunk = incoming[start : start + CHUNK_COMMENTS]
+    for start in range(0, max(len(work), 1), CHUNK_COMMENTS):
+        chunk = work[start : start + CHUNK_COMMENTS]
         with write_transaction(engine) as connection:
             thread_id = _lock_thread(connection, info)
             if result is None:
                 result = IngestResult(thread_id=thread_id, source=info.source)
-            _write_chunk(connection, policy, thread_id, chunk, flagged, result)
+            if chunk:
+                _write_chunk(connection, policy, thread_id, chunk, flagged, result)
     assert result is not None
+    result.unchanged += unchanged
     return result
 
 
@@ -514,12 +635,12 @@ def _write_chunk(
     connection: sa.Connection,
     policy: Policy,
     thread_id: int,
-    chunk: Sequence[Incoming],
+    chunk: Sequence[_Pending],
     flagged: Mapping[str, bool],
     result: IngestResult,
 ) -> None:
     # Read again under the lock: another ingest may have written these since we looked.
-    ids = [c.comment_id for c in chunk]
+    ids = [entry.comment.comment_id for entry in chunk]
     current: dict[str, Any] = {
         row.comment_id: row
         for row in connection.execute(
@@ -529,7 +650,6 @@ def _write_chunk(
                 comments.c.version,
                 comments.c.text_sha256,
                 comments.c.scores,
-                comments.c.model_version,
             ).where(
                 comments.c.thread_id == thread_id,
                 comments.c.comment_id.in_(ids),
@@ -538,70 +658,109 @@ def _write_chunk(
         )
     }
     now = utcnow()
-    for comment in chunk:
+    versions: list[tuple[_Pending, Any, dict[str, Any]]] = []  # (entry, the row it replaces)
+    reported_only: list[tuple[_Pending, Any]] = []
+    for entry in chunk:
+        comment = entry.comment
         known = current.get(comment.comment_id)
         if comment.text is None or (
             known is not None and known.text_sha256 == text_sha256(comment.text)
         ):
-            if known is None:  # pragma: no cover - ingest_comments checked this
+            if known is None:
                 raise UnknownComment(f"comment {comment.comment_id!r} is not stored")
-            result.unchanged += 0 if comment.text is None else 1
-            if comment.report is not None:
-                _add_report(connection, policy, known, comment, flagged, result, now)
+            if comment.text is not None:
+                result.unchanged += 1
+            if entry.reports:
+                reported_only.append((entry, known))
             continue
         if comment.scores is None:  # pragma: no cover - both ingest paths score first
             raise IngestError(f"comment {comment.comment_id!r} was not scored")
-        scores = dict(comment.scores)
-        version = 1 if known is None else known.version + 1
-        if known is not None:
+        versions.append((entry, known, dict(comment.scores)))
+
+    edited = [known.id for _, known, _ in versions if known is not None]
+    if edited:
+        connection.execute(
+            comments.update().where(comments.c.id.in_(edited)).values(superseded_at=now)
+        )
+    row_ids: list[int] = []
+    if versions:
+        # One statement for the whole chunk; insertmanyvalues keeps RETURNING in order.
+        row_ids = list(
             connection.execute(
-                comments.update().where(comments.c.id == known.id).values(superseded_at=now)
-            )
-        row_id = connection.execute(
-            comments.insert()
-            .values(
-                thread_id=thread_id,
-                comment_id=comment.comment_id,
-                version=version,
-                parent_comment_id=comment.parent_id,
-                author=comment.author,
-                posted_at=comment.posted_at,
-                depth=comment.depth or 0,
-                position=comment.position or 0,
-                text=comment.text,
-                text_sha256=text_sha256(comment.text),
-                scores=scores,
-                model_version=str(scores.get("model_version") or "unknown"),
-                previous_id=None if known is None else known.id,
-                created_at=now,
-            )
-            .returning(comments.c.id)
-        ).scalar_one()
-        # A later entry of the same call (a report on this comment) must find this version.
-        current[comment.comment_id] = _Written(row_id, version, text_sha256(comment.text), scores)
-        replaced: dict[str, int] = {}
+                comments.insert().returning(comments.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "thread_id": thread_id,
+                        "comment_id": entry.comment.comment_id,
+                        "version": 1 if known is None else known.version + 1,
+                        "parent_comment_id": entry.comment.parent_id,
+                        "author": entry.comment.author,
+                        "posted_at": entry.comment.posted_at,
+                        "depth": entry.comment.depth or 0,
+                        "position": entry.comment.position or 0,
+                        "text": entry.comment.text,
+                        "text_sha256": text_sha256(entry.comment.text or ""),
+                        "scores": scores,
+                        "model_version": str(scores.get("model_version") or "unknown"),
+                        "previous_id": None if known is None else known.id,
+                        "created_at": now,
+                    }
+                    for entry, known, scores in versions
+                ],
+            ).scalars()
+        )
+    replaced = _supersede(connection, edited, now, result)
+    new_items: list[dict[str, Any]] = []
+    new_reports: list[dict[str, Any]] = []
+    for (entry, known, scores), row_id in zip(versions, row_ids, strict=True):
+        comment = entry.comment
         if known is None:
             result.new += 1
         else:
             result.edited += 1
-            replaced = _supersede(connection, known.id, now, result)
         parent_flagged = comment.parent_id is not None and flagged.get(comment.parent_id, False)
-        routes = route(
-            policy, scores, parent_flagged=parent_flagged, reported=comment.report is not None
-        )
-        _open_items(connection, policy, thread_id, row_id, scores, routes, replaced, now, result)
-        if comment.report is not None:
-            _insert_report(connection, row_id, comment.report, now)
-            result.reports += 1
+        routes = route(policy, scores, parent_flagged=parent_flagged, reported=bool(entry.reports))
+        previous = replaced.get(known.id, {}) if known is not None else {}
+        new_items.extend(_item_rows(policy, thread_id, row_id, scores, routes, previous, now))
+        new_reports.extend(_report_rows(row_id, entry.reports, now))
+    for entry, known in reported_only:
+        new_reports.extend(_report_rows(known.id, entry.reports, now))
+        has_reported_item = connection.execute(
+            sa.select(items.c.item_id).where(
+                items.c.comment_row_id == known.id, items.c.queue == "reported"
+            )
+        ).first()
+        if has_reported_item is None:
+            comment = entry.comment
+            parent_flagged = comment.parent_id is not None and flagged.get(comment.parent_id, False)
+            routes = [
+                r
+                for r in route(policy, known.scores, parent_flagged=parent_flagged, reported=True)
+                if r.queue == "reported"
+            ]
+            new_items.extend(_item_rows(policy, thread_id, known.id, known.scores, routes, {}, now))
+    if new_items:
+        item_ids = connection.execute(
+            items.insert().returning(items.c.item_id, sort_by_parameter_order=True), new_items
+        ).scalars()
+        for item_id, row in zip(item_ids, new_items, strict=True):
+            result.items_created.append(int(item_id))
+            queue = str(row["queue"])
+            result.by_queue[queue] = result.by_queue.get(queue, 0) + 1
+    if new_reports:
+        connection.execute(reports.insert(), new_reports)
+        result.reports += len(new_reports)
 
 
 def _supersede(
-    connection: sa.Connection, old_row_id: int, now: datetime, result: IngestResult
-) -> dict[str, int]:
-    """Mark the old version's open items superseded; their ids by queue, for the new items."""
+    connection: sa.Connection, old_row_ids: Sequence[int], now: datetime, result: IngestResult
+) -> dict[int, dict[str, int]]:
+    """Mark the old versions' open items superseded; by old row, their ids by queue."""
+    if not old_row_ids:
+        return {}
     old = connection.execute(
-        sa.select(items.c.item_id, items.c.queue, items.c.status).where(
-            items.c.comment_row_id == old_row_id
+        sa.select(items.c.item_id, items.c.comment_row_id, items.c.queue, items.c.status).where(
+            items.c.comment_row_id.in_(list(old_row_ids))
         )
     ).all()
     open_ids = [row.item_id for row in old if row.status == "open"]
@@ -612,11 +771,13 @@ def _supersede(
             .values(status="superseded", version=items.c.version + 1, updated_at=now)
         )
         result.items_superseded.extend(open_ids)
-    return {row.queue: row.item_id for row in old}
+    by_row: dict[int, dict[str, int]] = {}
+    for row in old:
+        by_row.setdefault(row.comment_row_id, {})[row.queue] = row.item_id
+    return by_row
 
 
-def _open_items(
-    connection: sa.Connection,
+def _item_rows(
     policy: Policy,
     thread_id: int,
     row_id: int,
@@ -624,11 +785,10 @@ def _open_items(
     routes: Iterable[Route],
     replaced: Mapping[str, int],
     now: datetime,
-    result: IngestResult,
-) -> None:
+) -> list[dict[str, Any]]:
     # The policy's flags, not the row's own: the policy may override the model's thresholds.
     flags = flagged_heads(policy, scores)
-    rows = [
+    return [
         {
             "comment_row_id": row_id,
             "thread_id": thread_id,
@@ -648,13 +808,6 @@ def _open_items(
         }
         for r in routes
     ]
-    for row in rows:
-        item_id = connection.execute(
-            items.insert().values(**row).returning(items.c.item_id)
-        ).scalar_one()
-        result.items_created.append(int(item_id))
-        queue = str(row["queue"])
-        result.by_queue[queue] = result.by_queue.get(queue, 0) + 1
 
 
 def _route_probability(scores: Mapping[str, Any], r: Route) -> float | None:
@@ -666,43 +819,13 @@ def _route_probability(scores: Mapping[str, Any], r: Route) -> float | None:
     return max(numbers) if numbers else None
 
 
-def _insert_report(connection: sa.Connection, row_id: int, report: Report, now: datetime) -> None:
-    connection.execute(
-        reports.insert().values(
-            comment_row_id=row_id,
-            reason=report.reason[:200],
-            reporter=None if report.reporter is None else report.reporter[:200],
-            created_at=now,
-        )
-    )
-
-
-def _add_report(
-    connection: sa.Connection,
-    policy: Policy,
-    known: Any,
-    comment: Incoming,
-    flagged: Mapping[str, bool],
-    result: IngestResult,
-    now: datetime,
-) -> None:
-    assert comment.report is not None
-    _insert_report(connection, known.id, comment.report, now)
-    result.reports += 1
-    exists = connection.execute(
-        sa.select(items.c.item_id).where(
-            items.c.comment_row_id == known.id, items.c.queue == "reported"
-        )
-    ).first()
-    if exists is not None:
-        return
-    parent_flagged = comment.parent_id is not None and flagged.get(comment.parent_id, False)
-    routes = [
-        r
-        for r in route(policy, known.scores, parent_flagged=parent_flagged, reported=True)
-        if r.queue == "reported"
+def _report_rows(row_id: int, given: Sequence[Report], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "comment_row_id": row_id,
+            "reason": report.reason[:200],
+            "reporter": None if report.reporter is None else report.reporter[:200],
+            "created_at": now,
+        }
+        for report in given
     ]
-    thread_id = connection.execute(
-        sa.select(comments.c.thread_id).where(comments.c.id == known.id)
-    ).scalar_one()
-    _open_items(connection, policy, thread_id, known.id, known.scores, routes, {}, now, result)

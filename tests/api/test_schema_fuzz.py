@@ -91,6 +91,13 @@ OPERATIONS = (
     ("GET", "/metrics"),
     ("POST", "/v1alpha1/comments:analyze"),
     ("POST", CORAL_PATH),
+    ("POST", "/v1/queue/items"),
+    ("GET", "/v1/queue/items"),
+    ("GET", "/v1/queue/items/{item_id}"),
+    ("GET", "/v1/queue/items/{item_id}/decisions"),
+    ("POST", "/v1/queue/items/{item_id}/decisions"),
+    ("GET", "/v1/queue/stats"),
+    ("GET", "/v1/queue/export"),
 )
 
 

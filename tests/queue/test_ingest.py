@@ -335,3 +335,30 @@ def test_parallel_ingests_of_one_page_store_each_comment_once(
     assert sorted(r.comment_id for r in stored) == sorted(c.comment_id for c in thread.comments)
     assert len(queued) == 14
     assert len({(i.comment_row_id, i.queue) for i in queued}) == len(queued)
+
+
+def test_one_id_twice_with_different_texts_is_refused(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy
+) -> None:
+    with pytest.raises(IngestError, match="'c1' comes twice with different texts") as caught:
+        ingest(
+            engine,
+            tiny_model,
+            policy,
+            Incoming("c1", "one", scores=scores()),
+            Incoming("c1", "two", scores=scores()),
+        )
+    assert caught.value.field == "comments.1.comment_id"
+    assert comment_rows(engine) == []
+
+
+def test_a_nul_from_a_caller_is_refused_and_one_in_a_page_is_dropped(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy
+) -> None:
+    with pytest.raises(IngestError, match="NUL") as caught:
+        ingest(engine, tiny_model, policy, Incoming("c1", "a\x00b", scores=scores()))
+    assert caught.value.field == "comments.0.text"
+    ingest_thread(engine, tiny_model, policy, page("a\x00b", "two"), source="s")
+    again = ingest_thread(engine, tiny_model, policy, page("a\x00b", "two"), source="s")
+    assert again.unchanged == 2
+    assert sorted(r.text for r in comment_rows(engine)) == ["ab", "two"]

@@ -20,6 +20,7 @@ from app.queue.review import (
     Filters,
     InvalidCursor,
     InvalidDecision,
+    InvalidFilter,
     ItemNotFound,
     Labels,
     NeedsAdmin,
@@ -115,7 +116,7 @@ def test_filters(
     ],
 )
 def test_unknown_filter_values_are_refused(engine: Engine, filters: Filters, field: str) -> None:
-    with pytest.raises(InvalidDecision, match=f"{field} must be one of") as caught:
+    with pytest.raises(InvalidFilter, match=f"{field} must be one of") as caught:
         list_items(engine, filters)
     assert caught.value.field == field
 
@@ -431,3 +432,17 @@ def test_export_writes_training_rows_in_decision_order(
     assert [r["decision_id"] for r in export_feedback(engine, since=before)] == [
         second["decision_id"]
     ]
+
+
+def test_open_counts_stop_at_the_cap(engine: Engine, thread_items: dict[str, int]) -> None:
+    from app.queue.review import open_count
+
+    assert open_count(engine) == {
+        "hate": 1,
+        "conspiracy": 1,
+        "toxic": 1,
+        "reported": 0,
+        "uncertain": 0,
+    }
+    assert open_count(engine, ("hate", "toxic"), cap=1) == {"hate": 1, "toxic": 1}
+    assert open_count(engine, ("hate",), cap=0) == {"hate": 0}

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminDep, ModeratorDep, ServicesDep
 from app.api.errors import ApiError, error_responses
@@ -38,6 +38,39 @@ from app.queue.store import DECISION_ACTIONS, ITEM_STATUSES, QUEUE_NAMES
 router = APIRouter(tags=["queue"])
 
 _TEXT_CAP = 1_000_000
+
+
+def _no_nul(value: str | None) -> str | None:
+    # PostgreSQL cannot store U+0000 in text or JSONB (SQLite can): refused on both alike.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+def _no_nul_inside(value: Any) -> Any:
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(str(key))
+            _no_nul_inside(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul_inside(item)
+    return value
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is outside the range of dates once moved to UTC") from exc
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+UtcTime = Annotated[datetime, AfterValidator(_aware_utc)]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The queue item's id.")]
 
 
@@ -46,8 +79,8 @@ class ReportIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=200, description="Why it was reported.")
-    reporter: str | None = Field(default=None, max_length=200, description="Who reported it.")
+    reason: Text = Field(min_length=1, max_length=200, description="Why it was reported.")
+    reporter: Text | None = Field(default=None, max_length=200, description="Who reported it.")
 
 
 class QueueCommentIn(BaseModel):
@@ -56,14 +89,14 @@ class QueueCommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    comment_id: str = Field(min_length=1, max_length=200, description="Your id for it.")
-    text: str | None = Field(default=None, max_length=_TEXT_CAP)
-    parent_id: str | None = Field(
+    comment_id: Text = Field(min_length=1, max_length=200, description="Your id for it.")
+    text: Text | None = Field(default=None, max_length=_TEXT_CAP)
+    parent_id: Text | None = Field(
         default=None, max_length=200, description="The comment it replies to (None: the article)."
     )
-    author: str | None = Field(default=None, max_length=200)
-    posted_at: datetime | None = None
-    scores: dict[str, Any] | None = Field(
+    author: Text | None = Field(default=None, max_length=200)
+    posted_at: UtcTime | None = None
+    scores: Annotated[dict[str, Any] | None, AfterValidator(_no_nul_inside)] = Field(
         default=None,
         description="A score record as /v1/score or `threadguard score` returns it (at least "
         "hate, toxic and conspiracy probabilities, and model_version); left out, the "
@@ -96,14 +129,14 @@ class QueueItemsIn(BaseModel):
         },
     )
 
-    source: str = Field(
+    source: Text = Field(
         min_length=1,
         max_length=500,
         description="What identifies the thread across calls: its URL or your story id.",
     )
-    title: str | None = Field(default=None, max_length=1_000, description="The topic.")
-    url: str | None = Field(default=None, max_length=2_000)
-    article_text: str | None = Field(default=None, max_length=_TEXT_CAP)
+    title: Text | None = Field(default=None, max_length=1_000, description="The topic.")
+    url: Text | None = Field(default=None, max_length=2_000)
+    article_text: Text | None = Field(default=None, max_length=_TEXT_CAP)
     comments: list[QueueCommentIn] = Field(min_length=1)
 
 
@@ -145,8 +178,8 @@ class DecisionIn(BaseModel):
         ge=1, le=2**31 - 1, description="The item's `version` when you looked at it."
     )
     labels: LabelsIn | None = None
-    reason: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, max_length=2_000)
+    reason: Text | None = Field(default=None, max_length=200)
+    note: Text | None = Field(default=None, max_length=2_000)
 
 
 def _check_texts(body: QueueItemsIn, settings: Settings) -> None:
@@ -176,7 +209,7 @@ def _check_texts(body: QueueItemsIn, settings: Settings) -> None:
 @router.post(
     "/v1/queue/items",
     status_code=status.HTTP_200_OK,
-    responses=error_responses(401, 403, 404, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 422, 503),
 )
 def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) -> dict[str, Any]:
     """Queue comments of one thread (scored here unless scores are given) and reader reports."""
@@ -195,7 +228,7 @@ def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) 
             text=c.text,
             parent_id=c.parent_id,
             author=c.author,
-            posted_at=_utc(c.posted_at),
+            posted_at=c.posted_at,
             scores=c.scores,
             report=None if c.report is None else Report(c.report.reason, c.report.reporter),
         )
@@ -214,10 +247,11 @@ def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) 
     return result.as_dict()
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    try:
+        return _aware_utc(value)
+    except ValueError as exc:
+        raise ApiError(422, f"{field} {exc}", code="invalid_input", field=field) from exc
 
 
 @router.get("/v1/queue/items", responses=error_responses(401, 403, 422, 503))
@@ -267,8 +301,8 @@ def get_items(
         target=target,
         min_probability=min_probability,
         thread_id=thread_id,
-        since=_utc(since),
-        until=_utc(until),
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
     )
     page = list_items(services.engine, filters, order=order, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
@@ -291,7 +325,7 @@ def get_decisions(item_id: ItemId, services: ServicesDep, caller: ModeratorDep) 
 @router.post(
     "/v1/queue/items/{item_id}/decisions",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403, 404, 409, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
 )
 def post_decision(
     item_id: ItemId, body: DecisionIn, services: ServicesDep, caller: ModeratorDep
@@ -340,7 +374,7 @@ def get_export(
     ] = None,
 ) -> StreamingResponse:
     """Every decision as a labelled training row (what `threadguard queue export` writes)."""
-    rows = list(export_feedback(services.engine, since=_utc(since)))
+    rows = list(export_feedback(services.engine, since=_utc(since, "since")))
 
     def lines() -> Iterator[str]:
         for row in rows:

@@ -275,6 +275,7 @@ def _page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("me", None)
     context.setdefault("csrf", "")
     context.setdefault("counts", {})
+    context.setdefault("count_cap", review.OPEN_COUNT_CAP)
     context.setdefault("current_queue", None)
     html = _templates().get_template(name).render(**context)
     return HTMLResponse(html, status_code=status_code)
