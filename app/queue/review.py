@@ -209,7 +209,6 @@ def _summary_columns() -> list[Any]:
         comments.c.author,
         comments.c.posted_at,
         comments.c.text,
-        comments.c.scores,
     ]
 
 
@@ -358,7 +357,12 @@ def list_items(
 
 def _item_row(connection: sa.Connection, item_id: int) -> Any:
     query = (
-        sa.select(*_summary_columns(), comments.c.parent_comment_id, comments.c.previous_id)
+        sa.select(
+            *_summary_columns(),
+            comments.c.scores,
+            comments.c.parent_comment_id,
+            comments.c.previous_id,
+        )
         .join(comments, comments.c.id == items.c.comment_row_id)
         .join(threads, threads.c.thread_id == items.c.thread_id)
         .where(items.c.item_id == item_id)
