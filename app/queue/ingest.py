@@ -17,7 +17,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import numpy as np
@@ -452,6 +452,17 @@ def _nul_free(value: Any) -> Any:
     return value
 
 
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A page's time as stored: a time without a zone is taken as UTC (pages often show
+    local time without saying which; the comment keeps the text as shown in `date_text`)."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def _strip(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "")
 
@@ -695,7 +706,7 @@ def _write_chunk(
                         "version": 1 if known is None else known.version + 1,
                         "parent_comment_id": entry.comment.parent_id,
                         "author": entry.comment.author,
-                        "posted_at": entry.comment.posted_at,
+                        "posted_at": _as_utc(entry.comment.posted_at),
                         "depth": entry.comment.depth or 0,
                         "position": entry.comment.position or 0,
                         "text": entry.comment.text,

@@ -362,3 +362,16 @@ def test_a_nul_from_a_caller_is_refused_and_one_in_a_page_is_dropped(
     again = ingest_thread(engine, tiny_model, policy, page("a\x00b", "two"), source="s")
     assert again.unchanged == 2
     assert sorted(r.text for r in comment_rows(engine)) == ["ab", "two"]
+
+
+def test_a_page_time_without_a_zone_is_stored_as_utc(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy
+) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    thread = page("one")
+    naive = replace(thread.comments[0], posted_at=datetime(2019, 5, 30, 13, 6))
+    ingest_thread(engine, tiny_model, policy, replace(thread, comments=(naive,)), source="s")
+    [row] = comment_rows(engine)
+    assert row.posted_at == datetime(2019, 5, 30, 13, 6, tzinfo=UTC)
