@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from app import __version__, registry
-from app.commands import reports_errors
+from app.commands import ModelDirOption, reports_errors
 from app.commands.db import db_app, keys_app
 from app.commands.queue import queue_app
 from app.commands.score import score_command
@@ -34,16 +34,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-ModelDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--model-dir",
-        help="Folder with CURRENT and the model versions (default: THREADGUARD_MODEL_DIR "
-        "or the repository's models/).",
-    ),
-]
 
 
 class Output(StrEnum):

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
 from app.errors import AppError
+
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-dir",
+        help="Folder with CURRENT and the model versions (default: THREADGUARD_MODEL_DIR "
+        "or the repository's models/).",
+    ),
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")

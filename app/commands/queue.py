@@ -21,7 +21,7 @@ from rich.console import Console
 
 from app import registry
 from app.batch.progress import make_reporter
-from app.commands import reports_errors
+from app.commands import ModelDirOption, reports_errors
 from app.commands.db import DatabaseUrlOption, migrated_engine
 from app.config import load_settings
 from app.errors import AppError
@@ -60,14 +60,6 @@ class Kind(StrEnum):
     scored = "scored"
 
 
-ModelDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--model-dir",
-        help="Folder with CURRENT and the model versions (default: THREADGUARD_MODEL_DIR "
-        "or the repository's models/).",
-    ),
-]
 PolicyOption = Annotated[
     Path | None,
     typer.Option(
