@@ -496,13 +496,16 @@ def test_hostile_inputs_finish_quickly(name: str) -> None:
     text = HOSTILE[name]
     began = time.perf_counter()
     result = normalise(text)
-    assert time.perf_counter() - began < 2.0
+    # A hang guard, not a speed test: these take milliseconds, and a catastrophic
+    # (quadratic or backtracking) regression would take minutes. Speed is `make bench`'s.
+    assert time.perf_counter() - began < 30.0
     assert len(result.starts) == len(result.text)
 
 
-def test_a_megabyte_of_prose_is_fast() -> None:
+def test_a_megabyte_of_prose_comes_back_unchanged() -> None:
+    # Its speed is measured by `make bench` (score_bench), not asserted here: a timed test
+    # fails on a busy machine without any change to the code.
     text = (PROSE + "\n") * (1_000_000 // (len(PROSE) + 1))
-    began = time.perf_counter()
     result = normalise(text)
-    assert time.perf_counter() - began < 2.0
     assert result.text == text
+    assert len(result.starts) == len(text)

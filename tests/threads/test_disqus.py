@@ -1,6 +1,5 @@
 """Disqus XML exports: choosing the thread, the post tree, and hostile XML."""
 
-import time
 from datetime import UTC, datetime
 from html import escape as html_escape
 from xml.sax.saxutils import escape
@@ -152,10 +151,9 @@ def test_billion_laughs_is_refused_without_expanding() -> None:
         f"{ROOT}{THREAD}{_post('1', None, 'x').replace('x</message>', '&lol9;</message>')}"
         "</disqus>"
     ).encode()
-    started = time.perf_counter()
+    # The message says the document was refused before its entities were read.
     with pytest.raises(ParseError, match="refuses to read, so nothing in it is expanded"):
         disqus.parse(data, ParseOptions())
-    assert time.perf_counter() - started < 1.0
 
 
 def test_external_entity_is_refused_without_reading_it() -> None:
