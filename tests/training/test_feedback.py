@@ -400,25 +400,24 @@ def test_train_with_feedback_on_the_real_datasets_records_it(tmp_path: Path) -> 
         [decision(f"blog#{i}@1", f"{PROBE} {e}", toxic=1) for i, e in enumerate(ENDINGS)]
         + [decision("blog#leak@1", leaked, hate=1, toxic=1)],
     )
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--data-dir",
-            str(data_dir),
-            "--out",
-            str(tmp_path / "models"),
-            "--sample",
-            "60",
-            "--feedback",
-            str(path),
-        ],
+    from training.run import train_bundle
+    from training.train import TrainConfig
+
+    said: list[str] = []
+    # Small features and one C: what is checked is the feedback's path through a real run
+    # (the CLI's wiring has its own test above).
+    config = TrainConfig(sample=60, word_max_features=3_000, char_max_features=6_000, c_grid=(1.0,))
+    version_dir = train_bundle(
+        data_dir,
+        out_dir=tmp_path / "models",
+        config=config,
+        feedback=path,
+        progress=said.append,
     )
-    assert result.exit_code == 0, result.output
-    version_dir = Path(result.stdout.strip().splitlines()[-1])
     manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
     (record,) = manifest["feedback"]
     assert record["path"] == str(path)
     assert record["used"] == len(ENDINGS) and record["dropped"]["test_leak"] == 1
     assert manifest["training"]["rows"]["toxic"]["feedback"] == len(ENDINGS)
-    assert "feedback" in result.stderr and "1 in a public test set" in result.stderr
+    told = "\n".join(said)
+    assert "feedback" in told and "1 in a public test set" in told
