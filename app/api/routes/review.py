@@ -324,6 +324,19 @@ def _to_login(request: Request) -> RedirectResponse:
     return response
 
 
+def _set_cookie(response: Response, name: str, value: str, *, seconds: int, secure: bool) -> None:
+    """Every cookie of the page: HttpOnly, SameSite=Strict, limited to /review."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=seconds,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
+
+
 def _drop_cookie(response: Response, name: str) -> None:
     response.delete_cookie(name, path=COOKIE_PATH, httponly=True, samesite="strict")
 
@@ -441,15 +454,7 @@ def _login_page(
     if not re.fullmatch(r"[A-Za-z0-9_\-]{43}", token):
         token = secrets.token_urlsafe(32)
     response = _page("login.html", status_code, login_csrf=token, next=target, error=error)
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        max_age=LOGIN_CSRF_SECONDS,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=secure,
-    )
+    _set_cookie(response, LOGIN_COOKIE, token, seconds=LOGIN_CSRF_SECONDS, secure=secure)
     return response
 
 
@@ -491,13 +496,11 @@ def login(
         )
     session = create_session(services.engine, found, hours=services.settings.session_hours)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
+    _set_cookie(
+        response,
         SESSION_COOKIE,
         session.token,
-        max_age=int(services.settings.session_hours * 3600),
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
+        seconds=int(services.settings.session_hours * 3600),
         secure=secure,
     )
     _drop_cookie(response, LOGIN_COOKIE)
