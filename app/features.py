@@ -341,12 +341,23 @@ ARTICLE_CONTEXT_CHARS = 2_000
 TOPIC_CHARS = 300
 
 
+def topic_of(title: str | None, text: str | None) -> str | None:
+    """What comments take a stance toward: the title, else the article's opening."""
+    if title and title.strip():
+        return title.strip()[:TOPIC_CHARS]
+    opening = (text or "").strip()
+    return opening[:TOPIC_CHARS] if opening else None
+
+
+def article_context(title: str | None, text: str | None) -> str | None:
+    """The parent text of a top-level comment: the title and the article's opening."""
+    joined = "\n\n".join(part for part in (title or "", text or "") if part.strip())
+    return joined[:ARTICLE_CONTEXT_CHARS] or None
+
+
 def thread_topic(thread: Thread) -> str | None:
     """What a thread's comments take a stance toward: the article's title, else its opening."""
-    if thread.article.title and thread.article.title.strip():
-        return thread.article.title.strip()[:TOPIC_CHARS]
-    opening = thread.article.text.strip()
-    return opening[:TOPIC_CHARS] if opening else None
+    return topic_of(thread.article.title, thread.article.text)
 
 
 def thread_frame(thread: Thread) -> pd.DataFrame:
@@ -355,14 +366,13 @@ def thread_frame(thread: Thread) -> pd.DataFrame:
     A top-level comment's parent text is the article (title and opening), so its reply
     stance is toward the article; deeper comments get their parent comment's text.
     """
-    article = "\n\n".join(
-        part for part in (thread.article.title or "", thread.article.text) if part.strip()
-    )[:ARTICLE_CONTEXT_CHARS]
+    article = article_context(thread.article.title, thread.article.text)
+    topic = thread_topic(thread)
     by_id = {c.comment_id: c for c in thread.comments}
     rows = []
     for comment in thread.comments:
         parent = by_id.get(comment.parent_id) if comment.parent_id else None
-        parent_text = parent.text if parent is not None else (article or None)
+        parent_text = parent.text if parent is not None else article
         rows.append(
             {
                 "comment_id": comment.comment_id,
@@ -371,7 +381,7 @@ def thread_frame(thread: Thread) -> pd.DataFrame:
                 "depth": comment.depth,
                 "text": comment.text,
                 "parent_text": parent_text,
-                "topic": thread_topic(thread),
+                "topic": topic,
             }
         )
     columns = ["comment_id", "parent_id", "author", "depth", "text", "parent_text", "topic"]

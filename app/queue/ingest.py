@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from app.domain import Thread
 from app.errors import AppError
-from app.features import ARTICLE_CONTEXT_CHARS, thread_frame
+from app.features import article_context, thread_frame, topic_of
 from app.policy import Policy, Route, ScoreRowError, flagged_heads, route
 from app.queue.store import (
     comments,
@@ -99,17 +99,13 @@ class ThreadInfo:
 
     @property
     def topic(self) -> str | None:
-        """What comments take a stance toward (the title, else the article's opening)."""
-        if self.title and self.title.strip():
-            return self.title.strip()
-        opening = (self.article_text or "").strip()
-        return opening[:300] or None
+        """What comments take a stance toward, as `thread_frame` gives it."""
+        return topic_of(self.title, self.article_text)
 
     @property
     def article_context(self) -> str | None:
-        """The parent text of a top-level comment: title and article, as `thread_frame` has it."""
-        joined = "\n\n".join(p for p in (self.title or "", self.article_text or "") if p.strip())
-        return joined[:ARTICLE_CONTEXT_CHARS] or None
+        """The parent text of a top-level comment, as `thread_frame` gives it."""
+        return article_context(self.title, self.article_text)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from app.auth import ApiKey, Role
 from app.errors import AppError
-from app.features import ARTICLE_CONTEXT_CHARS
+from app.features import article_context
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
 from app.queue.store import (
     DECISION_ACTIONS,
@@ -813,8 +813,7 @@ def export_feedback(engine: Engine, *, since: datetime | None = None) -> Iterato
             parent_text = row.parent_text
             if parent_text is None:
                 # A top-level comment's parent is the article, as `thread_frame` gives it.
-                article = "\n\n".join(p for p in (row.title, row.article_text) if p)
-                parent_text = article[:ARTICLE_CONTEXT_CHARS] or None
+                parent_text = article_context(row.title, row.article_text)
             yield {
                 "schema": FEEDBACK_SCHEMA,
                 "doc_id": f"{row.source}#{row.comment_id}@{row.version}",
