@@ -15,10 +15,27 @@ start at the beginning of a run), which keeps hostile inputs ("(((((...", "aaaa.
 Case and punctuation are kept: the vectorisers decide about lowercasing, and "!!!" and ALL
 CAPS are signals. Inserted marker tokens (`ECHO_MARKER`, `CODED_MARKER`) make coded
 antisemitic forms visible to the model as ordinary words; they map to the form that caused
-them. The only characters no normalised character maps to are zero-width ones, zalgo marks
-without a base and the separators of spaced-out letters; each lies between the sources of
-two neighbouring characters, so `Normalised.span` of a stretch still covers it. Collapsed
-repeats map to their whole run.
+them. The only characters no normalised character maps to are zero-width ones, bidi
+controls, combining marks without a base and the separators of spaced-out letters; each
+lies between the sources of two neighbouring characters, so `Normalised.span` of a stretch
+still covers it. Collapsed repeats map to their whole run.
+
+Display tricks are read the way a reader sees them. `bidi` drops the bidi controls and
+reads right-to-left overrides ("\u202eswej llik\u202c" shows as "kill jews") in display
+order. It implements the part of UAX #9 that decides this: rules X1-X8 (what each control
+opens and closes, PDI closing what its isolate left open, the depth limit of 125, and the
+paragraph end at a bidi class B character, a newline, ending whatever is unterminated) and
+rules L2/L4 inside overrides. Inside an RLO the content is reversed, a base character kept
+with its marks, nested embeddings, isolates and overrides moved as one block, brackets
+mirrored; a run of Hebrew or Arabic letters stays as stored, since it is read right to left,
+and inside an LRO only such runs are reversed. Embeddings and isolates reorder nothing
+(implicit levels are not resolved: outside overrides the stored order is the reading order).
+A reversed override cannot map character by character and stay monotone, so every character
+of it maps to the override's whole content; an override whose characters keep their order
+keeps the exact map. `fold_accents` reads Latin letters without diacritics ("é", "e\u0301"
+-> "e"; the letter maps to its base and marks), drops every mark in a word with Latin
+letters, and drops marks with no base (after a space, punctuation or nothing); other scripts
+keep theirs, with zalgo stacks left to `zero_width`.
 
 URLs and e-mail addresses are left alone by the word-level steps ("www", "x1y" in an id).
 """
@@ -32,9 +49,20 @@ import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+# Bundles store the step list they were fitted with, so a step's output never changes once
+# it has shipped: new behaviour comes as a new step name (bundles before "bidi" and
+# "fold_accents" list only the other eight and keep normalising exactly as they did).
 STEPS: tuple[str, ...] = (
+    # First: a browser resolves bidi controls on the stored characters, before anything is
+    # folded, and every later step should read the text in reading order ("(((Soros)))"
+    # stored reversed inside an override only becomes echo parentheses once read back).
+    # NFKC neither makes nor removes bidi controls, and reversal keeps a base with its marks.
+    "bidi",
     "nfkc",
     "zero_width",
+    # After zero_width, so marks sit on their letters again and zalgo stacks are gone; before
+    # the word-level steps, which need "k\u0301i\u0301k\u0301e\u0301" as one word "kike".
+    "fold_accents",
     "confusables",
     "spacing",
     "masked",
@@ -177,6 +205,23 @@ _NFKC_CHUNK = 256
 # Masked words longer than the longest lexicon entry plus a mask run's slack cannot match.
 _MAX_MASKED_LEN = max(len(word) for word in MASK_LEXICON) + 2
 _ROMAN = frozenset("IVXLCDM")
+
+# Bidi formatting characters: LRE RLE PDF LRO RLO, LRI RLI FSI PDI, and the invisible marks
+# LRM RLM ALM (LRM and RLM are also zero-width characters for `zero_width`).
+_BIDI_CONTROL_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI_CONTROL_RUN_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]++")
+_BIDI_OVERRIDE_RE = re.compile("[\u202d\u202e]")
+# Bidi class B: each ends a bidi paragraph, and with it every open embedding and override.
+_PARAGRAPH_SEPARATOR_RE = re.compile("[\n\r\x1c-\x1e\x85\u2029]")
+_LRE, _RLE, _PDF, _LRO, _RLO = "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"
+_LRI, _RLI, _FSI, _PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+_MAX_BIDI_DEPTH = 125  # UAX #9's max_depth: deeper embeddings are ignored, as browsers do
+# Scope kinds: no override (paragraph, embedding, isolate), left-to-right, right-to-left.
+_PLAIN, _LTR_OVERRIDE, _RTL_OVERRIDE = 0, 1, 2
+# Unit kinds inside an override: neutral or number, strong LTR, strong RTL, nested scope.
+_NEUTRAL, _STRONG_LTR, _STRONG_RTL, _NESTED = 0, 1, 2, 3
+_MIRROR_WORDS = {"LEFT": "RIGHT", "RIGHT": "LEFT", "LESS": "GREATER", "GREATER": "LESS"}
+_MIRROR_WORD_RE = re.compile(r"\b(?:LEFT|RIGHT|LESS|GREATER)\b")
 
 _LETTER = r"[^\W\d_]"
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"]++", re.IGNORECASE)
@@ -408,6 +453,240 @@ def _zalgo_pattern() -> re.Pattern[str]:
 # --------------------------------------------------------------------------- steps
 
 
+@functools.cache
+def _cluster_pattern() -> re.Pattern[str]:
+    """One character with the combining marks after it (what reversal keeps together)."""
+    marks, _ = _mark_classes()
+    return re.compile(rf"(?s:.)[{marks}]*+")
+
+
+@functools.cache
+def _mirrors() -> dict[int, str]:
+    """Bidi-mirrored characters and their mirror image ("(" and ")", "<" and ">", "«" ...).
+
+    Python has no BidiMirroring.txt; the pairs are found by name (LEFT/RIGHT, LESS/GREATER),
+    which covers the brackets, angle quotation marks and comparison signs. Built on first use.
+    """
+    table: dict[int, str] = {}
+    for code in range(0x10000):
+        char = chr(code)
+        if not unicodedata.mirrored(char):
+            continue
+        name = unicodedata.name(char, "")
+        swapped = _MIRROR_WORD_RE.sub(lambda word: _MIRROR_WORDS[word.group()], name)
+        if swapped == name:
+            continue
+        try:
+            partner = unicodedata.lookup(swapped)
+        except KeyError:
+            continue
+        if unicodedata.mirrored(partner):
+            table[code] = partner
+    return table
+
+
+class _BidiScope:
+    """An embedding, override or isolate of one bidi paragraph, or the paragraph itself."""
+
+    __slots__ = ("kind", "opener", "end", "close", "items")
+
+    def __init__(self, kind: int, opener: int) -> None:
+        self.kind = kind
+        self.opener = opener
+        """Index of the control that opened it; its content starts right after."""
+        self.end = opener + 1
+        """Where its content ends (exclusive): the closing control or the paragraph's end."""
+        self.close = opener + 1
+        """Where it ends with its closing control, if it had one."""
+        self.items: list[_BidiScope | tuple[int, int]] = []
+        """Nested scopes and the (start, end) stretches of text between controls, in order."""
+
+    def shut(self, end: int, close: int) -> None:
+        self.end, self.close = end, close
+
+
+def _step_bidi(state: _State) -> _State:
+    """Drop bidi controls; read right-to-left overrides back in the order they are displayed."""
+    text = state.text
+    if text.isascii():
+        return state
+    found = _BIDI_CONTROL_RE.search(text)
+    if found is None:
+        return state
+    out = _Rewriter(state)
+    pos = found.start()
+    while True:
+        separator = _PARAGRAPH_SEPARATOR_RE.search(text, pos)
+        paragraph_end = len(text) if separator is None else separator.start()
+        if _BIDI_OVERRIDE_RE.search(text, pos, paragraph_end) is None:
+            # Embeddings and isolates reorder nothing this step reads differently.
+            for run in _BIDI_CONTROL_RUN_RE.finditer(text, pos, paragraph_end):
+                out.replace(run.start(), run.end(), "")
+        else:
+            controls = [m.start() for m in _BIDI_CONTROL_RE.finditer(text, pos, paragraph_end)]
+            _bidi_paragraph(text, controls, paragraph_end, out)
+        found = _BIDI_CONTROL_RE.search(text, paragraph_end)
+        if found is None:
+            return out.finish()
+        pos = found.start()
+
+
+def _bidi_paragraph(text: str, controls: list[int], end: int, out: _Rewriter) -> None:
+    """Rewrite one paragraph with an override: its `controls` up to `end` (exclusive)."""
+    root = _BidiScope(_PLAIN, controls[0] - 1)
+    # UAX #9 rules X1-X8 with the paragraph at level 0 (FSI counted as LRI): which control
+    # opens or closes what, with the depth limit and the overflow counters.
+    stack: list[tuple[_BidiScope, int, bool]] = [(root, 0, False)]  # scope, level, isolate
+    overflow_isolates = overflow_embeddings = valid_isolates = 0
+    cursor = controls[0]
+    for i in controls:
+        scope, level, _ = stack[-1]
+        if i > cursor:
+            scope.items.append((cursor, i))
+        cursor = i + 1
+        char = text[i]
+        if char in (_LRE, _RLE, _LRO, _RLO, _LRI, _RLI, _FSI):
+            odd = char in (_RLE, _RLO, _RLI)
+            new_level = (level + 1) | 1 if odd else (level + 2) & ~1
+            isolate = char in (_LRI, _RLI, _FSI)
+            if new_level <= _MAX_BIDI_DEPTH and not overflow_isolates + overflow_embeddings:
+                kind = _RTL_OVERRIDE if char == _RLO else _LTR_OVERRIDE if char == _LRO else _PLAIN
+                child = _BidiScope(kind, i)
+                scope.items.append(child)
+                stack.append((child, new_level, isolate))
+                valid_isolates += isolate
+            elif isolate:
+                overflow_isolates += 1
+            elif not overflow_isolates:
+                overflow_embeddings += 1
+        elif char == _PDI:
+            if overflow_isolates:
+                overflow_isolates -= 1
+            elif valid_isolates:
+                # A PDI closes its isolate and whatever was left open inside it.
+                overflow_embeddings = 0
+                while not stack[-1][2]:
+                    stack.pop()[0].shut(i, i)
+                stack.pop()[0].shut(i, i + 1)
+                valid_isolates -= 1
+        elif char == _PDF:
+            if overflow_isolates:
+                pass
+            elif overflow_embeddings:
+                overflow_embeddings -= 1
+            elif not stack[-1][2] and len(stack) > 1:
+                stack.pop()[0].shut(i, i + 1)
+        # LRM, RLM and ALM only influence neutrals next to them: dropped.
+    if end > cursor:
+        stack[-1][0].items.append((cursor, end))
+    while len(stack) > 1:
+        stack.pop()[0].shut(end, end)  # unterminated: the paragraph's end closes it
+
+    overrides: list[_BidiScope] = []
+    _outermost_overrides(root, overrides)
+    k = 0
+    for scope in overrides:
+        while k < len(controls) and controls[k] < scope.opener:
+            out.replace(controls[k], controls[k] + 1, "")
+            k += 1
+        chars: list[str] = []
+        sources: list[int] = []
+        _render_scope(text, scope, chars, sources)
+        if all(a < b for a, b in zip(sources, sources[1:], strict=False)):
+            spans = [(s, s + 1) for s in sources]  # nothing moved: each keeps its own source
+        else:
+            spans = [(scope.opener + 1, scope.end)] * len(chars)  # the override's content
+        out.replace(scope.opener, scope.close, "".join(chars), spans)
+        while k < len(controls) and controls[k] < scope.close:
+            k += 1
+    for i in controls[k:]:
+        out.replace(i, i + 1, "")
+
+
+def _outermost_overrides(scope: _BidiScope, found: list[_BidiScope]) -> None:
+    """The overrides inside `scope` (in order) that no other override contains."""
+    for item in scope.items:
+        if isinstance(item, _BidiScope):
+            if item.kind == _PLAIN:
+                _outermost_overrides(item, found)
+            else:
+                found.append(item)
+
+
+def _render_scope(text: str, scope: _BidiScope, chars: list[str], sources: list[int]) -> None:
+    """`scope`'s characters in reading order, each with the index it came from.
+
+    Outside overrides the stored order is the reading order. Inside one, every character
+    is displayed in the override's direction, so the content is taken in display order, and
+    then each run of right-to-left letters (with the neutrals and numbers between them) is
+    read right to left: an RLO reverses Latin text and leaves Hebrew or Arabic as stored,
+    an LRO reverses only the Hebrew or Arabic. A character stays with its combining marks;
+    nested scopes move as one block; RTL-displayed brackets are mirrored.
+    """
+    if scope.kind == _PLAIN:
+        for item in scope.items:
+            if isinstance(item, _BidiScope):
+                _render_scope(text, item, chars, sources)
+            else:
+                chars.extend(text[item[0] : item[1]])
+                sources.extend(range(item[0], item[1]))
+        return
+    nested: list[tuple[list[str], list[int]]] = []
+    units: list[tuple[int, int, int]] = []  # (kind, start, end) or (_NESTED, index, 0)
+    for item in scope.items:
+        if isinstance(item, _BidiScope):
+            inner_chars: list[str] = []
+            inner_sources: list[int] = []
+            _render_scope(text, item, inner_chars, inner_sources)
+            units.append((_NESTED, len(nested), 0))
+            nested.append((inner_chars, inner_sources))
+            continue
+        for cluster in _cluster_pattern().finditer(text, item[0], item[1]):
+            direction = unicodedata.bidirectional(text[cluster.start()])
+            kind = (
+                _STRONG_RTL
+                if direction in ("R", "AL")
+                else _STRONG_LTR
+                if direction == "L"
+                else _NEUTRAL
+            )
+            units.append((kind, cluster.start(), cluster.end()))
+    # Blocks: (is a right-to-left run, first unit, end unit).
+    blocks: list[tuple[bool, int, int]] = []
+    i = 0
+    while i < len(units):
+        if units[i][0] != _STRONG_RTL:
+            blocks.append((False, i, i + 1))
+            i += 1
+            continue
+        last = j = i
+        while j + 1 < len(units) and units[j + 1][0] in (_STRONG_RTL, _NEUTRAL):
+            j += 1
+            if units[j][0] == _STRONG_RTL:
+                last = j
+        blocks.append((True, i, last + 1))
+        i = last + 1
+    rtl = scope.kind == _RTL_OVERRIDE
+    mirrors = _mirrors() if rtl else {}
+    for is_rtl_run, low, high in reversed(blocks) if rtl else blocks:
+        if not is_rtl_run:
+            order: Sequence[int] = (low,)
+        elif rtl:
+            order = range(low, high)
+        else:
+            order = range(high - 1, low - 1, -1)
+        for u in order:
+            kind, start, stop = units[u]
+            if kind == _NESTED:
+                chars.extend(nested[start][0])
+                sources.extend(nested[start][1])
+                continue
+            base = text[start]
+            chars.append(mirrors.get(ord(base), base) if not is_rtl_run else base)
+            chars.extend(text[start + 1 : stop])
+            sources.extend(range(start, stop))
+
+
 def _step_nfkc(state: _State) -> _State:
     """NFKC per character group (a base and its marks); expansions map to their source."""
     text = state.text
@@ -473,6 +752,85 @@ def _is_legitimate_joiner(text: str, i: int) -> bool:
 
 def _is_latin(char: str) -> bool:
     return char.isascii() or (char.isalpha() and unicodedata.name(char, "").startswith("LATIN"))
+
+
+@functools.cache
+def _fold_pattern() -> re.Pattern[str]:
+    """A word (letters and marks) with a non-ASCII letter or mark in it.
+
+    The lookbehinds let a match start only at a word's start, and the ASCII head is read
+    possessively, so ordinary English words cost one pass in the regex engine.
+    """
+    marks, _ = _mark_classes()
+    unit = rf"(?:[^\W\d_]|[{marks}])"
+    return re.compile(rf"(?<![^\W\d_])(?<![{marks}])[A-Za-z]*+(?=[^\x00-\x7f]){unit}++")
+
+
+def _step_fold_accents(state: _State) -> _State:
+    """Read Latin letters without their accents; drop combining marks with no base."""
+    text = state.text
+    if text.isascii():
+        return state
+    out = _Rewriter(state)
+    for word in _fold_pattern().finditer(text):
+        _fold_word(text, word.start(), word.end(), out)
+    return out.finish()
+
+
+def _fold_word(text: str, start: int, end: int, out: _Rewriter) -> None:
+    """Fold text[start:end], a run of letters and combining marks."""
+    i = start
+    while i < end and _is_mark(text[i]):
+        i += 1
+    if i > start and not _marks_have_base(text, start):
+        out.replace(start, i, "")  # after a space, punctuation or nothing: no base at all
+    if not any(_is_latin(c) for c in text[i:end]):
+        return  # Cyrillic, Greek, Hebrew, Arabic, Indic ...: the marks are orthography
+    # A word with Latin letters loses all its marks; its Latin letters lose their accents.
+    # Its other letters (look-alikes, "Ј\u0301ews") keep their shape for `confusables`.
+    while i < end:
+        j = i + 1
+        while j < end and _is_mark(text[j]):
+            j += 1
+        base = text[i]
+        folded = base if base.isascii() or not _is_latin(base) else _fold_latin(base)
+        if j > i + 1 or folded != base:
+            out.replace(i, j, folded, [(i, j)] * len(folded))
+        i = j
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char)[0] == "M"
+
+
+def _marks_have_base(text: str, start: int) -> bool:
+    """Whether the marks starting at text[start] sit on a character that takes marks there.
+
+    That is a non-Latin letter, mark, number or symbol (an emoji's variation selector), also
+    across a joiner (Bengali "র\u200d\u09cd"); ASCII digits count as Latin.
+    """
+    k = start - 1
+    if k > 0 and text[k] in (_ZWJ, _ZWNJ):
+        k -= 1
+    if k < 0:
+        return False
+    base = text[k]
+    return not _is_latin(base) and unicodedata.category(base)[0] in "LMNS"
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_latin(char: str) -> str:
+    """A Latin letter without its diacritics: "é" -> "e", "ø" -> "o", "ǭ" -> "o"."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", char) if not _is_mark(c))
+    if len(bare) == 1:
+        # Letters with a stroke, hook or bar have no decomposition; their names say it.
+        head, with_, tail = unicodedata.name(bare, "").partition(" WITH ")
+        if with_ and head.startswith("LATIN ") and "LETTER" not in tail:
+            try:
+                bare = unicodedata.lookup(head)
+            except KeyError:
+                pass
+    return bare or char
 
 
 def _step_confusables(state: _State) -> _State:
@@ -757,8 +1115,10 @@ _CODED_RE = re.compile(
 
 
 _STEP_FUNCTIONS: dict[str, Callable[[_State], _State]] = {
+    "bidi": _step_bidi,
     "nfkc": _step_nfkc,
     "zero_width": _step_zero_width,
+    "fold_accents": _step_fold_accents,
     "confusables": _step_confusables,
     "spacing": _step_spacing,
     "masked": _step_masked,

@@ -1,9 +1,12 @@
 """Tests for app.textnorm: each step alone, the whole pipeline on ordinary text, the offset
-map's invariants (hypothesis), hostile input sizes and argument errors."""
+map's invariants (hypothesis), hostile input sizes, argument errors, and the steps that
+shipped bundles use giving the output they were fitted with."""
 
 from __future__ import annotations
 
+import hashlib
 import pickle
+import random
 import time
 
 import pytest
@@ -23,9 +26,22 @@ from app.textnorm import (
 )
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"
-# Characters no normalised character maps to: zero-width ones, zalgo marks with no base,
-# and the separators between spaced-out letters (a no-break space is one after NFKC).
-DROPPABLE = set(ZERO_WIDTH) | set(" .-_*\u00a0") | {"\u0301", "\u0316", "\u0327", "\u0308"}
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
+MARKS = "\u0301\u0316\u0327\u0308\u0303\u20dd\ufe0f\u05b8\u0651\u093f"
+# Characters no normalised character maps to: zero-width ones, bidi controls, marks with no
+# base, and the separators between spaced-out letters (a no-break space is one after NFKC).
+DROPPABLE = set(ZERO_WIDTH) | set(BIDI_CONTROLS) | set(" .-_*\u00a0") | set(MARKS)
+# The steps before "bidi" and "fold_accents": what the shipped bundle was fitted with.
+LEGACY_STEPS = (
+    "nfkc",
+    "zero_width",
+    "confusables",
+    "spacing",
+    "masked",
+    "leet",
+    "repeats",
+    "coded",
+)
 
 PROSE = (
     "The city council voted 7-2 on Tuesday to approve a $3.5 million budget for 2024/25, "
@@ -41,6 +57,11 @@ PROSE = (
     "COVID-19 and the 1980s. \u041f\u0440\u0438\u0432\u0435\u0442, "
     "\u03ba\u03b1\u03bb\u03b7\u03bc\u03ad\u03c1\u03b1!"
 )
+
+
+def folded(text: str) -> str:
+    """`text` with the accented Latin letters of PROSE and ORDINARY_WORDS folded."""
+    return text.translate(str.maketrans("\u00e9\u00fc\u00ef", "eui"))
 
 
 def only(step: str, text: str) -> str:
@@ -76,8 +97,10 @@ def uncovered(original: str, result: Normalised) -> set[str]:
 
 def test_steps_are_the_documented_ones_in_order() -> None:
     assert STEPS == (
+        "bidi",
         "nfkc",
         "zero_width",
+        "fold_accents",
         "confusables",
         "spacing",
         "masked",
@@ -128,6 +151,38 @@ def test_lexicons_are_lowercase_and_sized_as_agreed() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("I think \u202eswej llik\u202c today", "I think kill jews today"),
+        ("\u202eswej llik", "kill jews"),  # unterminated: to the end of the text
+        ("a\u202ecba\nxyz \u202efed", "aabc\nxyz def"),  # ... or of the paragraph
+        ("\u202e(a) [b] {c} <d>\u202c", "<d> {c} [b] (a)"),  # brackets mirrored
+        ("\u202e(((soroS)))\u202c", "(((Soros)))"),
+        ("\u202e\u00abetouq\u00bb\u202c", "\u00abquote\u00bb"),
+        ("\u202es\u0301we\u0301J\u202c", "Je\u0301ws\u0301"),  # marks stay on their base
+        ("\u202bhello\u202c \u202aworld\u202c", "hello world"),  # embeddings: stripped
+        ("\u2067abc\u2069 \u2066def\u2069 \u2068ghi\u2069", "abc def ghi"),  # isolates too
+        ("\u202dabc\u202c", "abc"),  # an LRO of Latin text changes nothing
+        ("a\u200eb\u200fc\u061cd", "abcd"),  # invisible direction marks
+        ("a\u202c\u2069b", "ab"),  # closers with nothing to close
+        ("x \u2067\u202ecba\u2069 y", "x abc y"),  # the PDI closes what its isolate left open
+        ("x \u2067\u202ecba\u202c def\u2069 y", "x abc def y"),
+        ("\u202ec \u2066ab\u2069 d\u202c", "d ab c"),  # an isolate moves as one block
+        ("\u202ea\u202db c\u202c d\u202c", "d b ca"),  # ... and so does a nested LRO
+        ("\u202e\u202ecba\u202c\u202c", "abc"),  # an RLO in an RLO is still right to left
+        ("\u202b" * 10 + "\u202ecba", "abc"),
+        ("\u202b" * 70 + "\u202ecba", "cba"),  # past UAX #9's depth limit: ignored
+        ("\u202e\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd\u202c", "שלום עולם"),
+        ("\u202d\u05dd\u05d5\u05dc\u05e9\u202c", "שלום"),  # Hebrew shown reversed by an LRO
+        ("\u202eabc \u05e9\u05dc\u05d5\u05dd\u202c", "שלום cba"),
+        ("\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627", "שלום مرحبا"),
+    ],
+)
+def test_bidi(text: str, expected: str) -> None:
+    assert only("bidi", text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("\uff4b\uff49\uff4b\uff45", "kike"),  # fullwidth
         ("\ufb01ne \ufb02ag", "fine flag"),  # ligatures
         ("e\u0301", "\u00e9"),  # a base and its mark compose
@@ -156,6 +211,31 @@ def test_nfkc(text: str, expected: str) -> None:
 )
 def test_zero_width(text: str, expected: str) -> None:
     assert only("zero_width", text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("J\u0301e\u0301w\u0301s\u0301", "Jews"),
+        ("k\u0301i\u0300k\u0302e\u0308\u0303", "kike"),
+        ("Caf\u00e9 M\u00fcller, se\u00f1or, na\u00efve", "Cafe Muller, senor, naive"),
+        ("e\u0301 n\u0303 u\u0308 \u00e9\u0301", "e n u e"),
+        ("\u00c9COLE \u00d8re \u0142\u00f3d\u017a \u0110\u1ec7 \u01ed", "ECOLE Ore lodz De o"),
+        ("\u0301" * 10_000, ""),
+        ("a \u0301b !\u0301 \u0301", "a b ! "),  # marks after a space or punctuation
+        ("1\ufe0f\u20e3 \u2764\ufe0f \u2460\u0301", "1 \u2764\ufe0f \u2460\u0301"),
+        ("\u0408\u0301e\u0301ws", "\u0408ews"),  # a word with Latin letters loses all marks
+        ("\u0438\u0306 \u0439\u043e\u0301\u0436", "\u0438\u0306 \u0439\u043e\u0301\u0436"),
+        ("\u03ba\u03b1\u03bb\u03b7\u03bc\u03ad\u03c1\u03b1 \u03b1\u0301", "καλημέρα \u03b1\u0301"),
+        ("\u05e9\u05b8\u05dc\u05d5\u05b9\u05dd", "\u05e9\u05b8\u05dc\u05d5\u05b9\u05dd"),
+        ("\u0645\u064e\u0631\u0652\u062d\u064e\u0628\u064b\u0627", "مَرْحَبًا"),
+        ("\u0928\u092e\u0938\u094d\u0924\u0947 \u0915\u093f", "नमस्ते कि"),
+        ("\u09b0\u200d\u09cd\u09af", "\u09b0\u200d\u09cd\u09af"),  # Bengali, over a ZWJ
+        ("stra\u00dfe \u00e6on \u01c8", "stra\u00dfe \u00e6on \u01c8"),  # no diacritics
+    ],
+)
+def test_fold_accents(text: str, expected: str) -> None:
+    assert only("fold_accents", text) == expected
 
 
 @pytest.mark.parametrize(
@@ -312,7 +392,7 @@ def test_coded(text: str, expected: str) -> None:
 
 def test_ordinary_text_is_unchanged_and_maps_to_itself() -> None:
     result = normalise(PROSE)
-    assert result.text == PROSE
+    assert result.text == folded(PROSE)  # "Café Müller" -> "Cafe Muller"; Greek keeps its
     assert result.starts == tuple(range(len(PROSE)))
     assert result.ends == tuple(range(1, len(PROSE) + 1))
 
@@ -326,6 +406,18 @@ def test_ordinary_text_is_unchanged_and_maps_to_itself() -> None:
         ("((((\u0405\u043eros))))", f"{ECHO_MARKER} Soros"),
         ("f*cking z10n4z1", f"fucking zio nazi {CODED_MARKER}"),
         ("Z\u0456oN\u0430z\u0456", f"Zio Nazi {CODED_MARKER}"),
+        ("\u202eswej llik\u202c", "kill jews"),
+        ("\u202e(((soroS)))\u202c", f"{ECHO_MARKER} Soros"),
+        ("\u202es\u0301w\u0301e\u0301J\u0301 llik\u202c", "kill Jews"),
+        ("J\u0301e\u0301w\u0301s\u0301 k\u0301\u0456k\u0301e\u0301", f"Jews kike {CODED_MARKER}"),
+        ("\u0408\u0301\u0435\u0301ws", "Jews"),
+        ("k\u0301 i\u0301 k\u0301 e\u0301", f"kike {CODED_MARKER}"),
+        ("\u0301" * 10_000, ""),
+        ("\u202e\u202c\u2069\u0301\u200f", ""),
+        ("\u0301\u20dd\u093f" * 1_000, ""),
+        ("?\u0301" * 1_000, "???"),
+        ("x", "x"),
+        ("#$%^&*()_+ asdfghjkl;qwerty", "#$%^&*()_+ asdfghjkl;qwerty"),
     ],
 )
 def test_steps_compose(text: str, expected: str) -> None:
@@ -391,6 +483,44 @@ def test_dropped_zero_width_characters_are_inside_a_covering_span() -> None:
     assert uncovered(original, result) == {"\u200b"}
 
 
+def test_a_reversed_override_maps_to_its_whole_content() -> None:
+    # Character by character, "kill" would map after "jews": the map would not be monotone.
+    original = "I think \u202eswej llik\u202c today"
+    result = normalise(original, {"bidi"})
+    at = result.text.index("kill jews")
+    assert {result.span(k, k + 1) for k in range(at, at + 9)} == {(9, 18)}
+    assert original[9:18] == "swej llik"
+    assert result.span(0, at) == (0, 8)
+    at = result.text.index("today")
+    assert original[slice(*result.span(at, at + 5))] == "today"
+    assert result.starts[at:] == tuple(range(20, 25))
+    assert uncovered(original, result) == {"\u202e", "\u202c"}
+    check_map(original, result)
+
+
+def test_an_override_that_moves_nothing_keeps_the_exact_map() -> None:
+    result = normalise("x\u202e(\u202cy \u202dab\u202c \u202e\u05d0\u05d1\u202c", {"bidi"})
+    assert result.text == "x)y ab \u05d0\u05d1"
+    assert result.starts == (0, 2, 4, 5, 7, 8, 10, 12, 13)
+    assert result.ends == (1, 3, 5, 6, 8, 9, 11, 13, 14)
+
+
+def test_an_unterminated_override_maps_to_its_paragraph() -> None:
+    original = "a\u202ecb\nde"
+    result = normalise(original, {"bidi"})
+    assert result.text == "abc\nde"
+    assert result.starts == (0, 2, 2, 4, 5, 6)
+    assert result.ends == (1, 4, 4, 5, 6, 7)
+
+
+def test_folded_letters_map_to_their_base_and_marks() -> None:
+    result = normalise("J\u0301e\u0301ws Caf\u00e9 \u0301x", {"fold_accents"})
+    assert result.text == "Jews Cafe x"
+    assert result.starts == (0, 2, 4, 5, 6, 7, 8, 9, 10, 11, 13)
+    assert result.ends == (2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14)
+    assert result.span(0, 4) == (0, 6)
+
+
 def test_span_of_nothing_is_a_point() -> None:
     result = normalise("ab\u200bc", {"zero_width"})
     assert result.span(2, 2) == (3, 3)
@@ -414,6 +544,9 @@ FRAGMENTS = [
     "k1ke", "f*ck", "n****r", "sh!t", "(((", ")))", "zio", "nazi", "Zion", "israhell",
     "crypto-jew", "goyim", "oy vey", "k i k e", "n.a.z.i", "aaaa", "!!!!!", "http://x.io/",
     "a@b.co", "\u0301\u0316\u0327\u0308",
+    *BIDI_CONTROLS, *MARKS, *"[]{}<>\n\u2029\u00ab\u00bb", "\u05d0", "\u05e9", "\u0627", "\u0928",
+    "\u00f8", "\u0142", "\u00c9", "\u202eswej llik\u202c", "\u202e(((soroS)))\u202c",
+    "J\u0301e\u0301w\u0301s\u0301", "\u2067\u202e", "\u202b\u202d",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
 step_sets = st.sets(st.sampled_from(STEPS))
@@ -427,11 +560,11 @@ def test_the_map_is_monotone_in_bounds_and_copies_are_copies(text: str, steps: s
 
 @settings(max_examples=300, deadline=None)
 @given(texts, step_sets)
-def test_only_zero_width_and_spacing_leave_characters_uncovered(text: str, steps: set[str]) -> None:
+def test_only_dropping_steps_leave_characters_uncovered(text: str, steps: set[str]) -> None:
     result = normalise(text, steps)
     lost = uncovered(text, result)
     assert lost <= DROPPABLE
-    if not steps & {"zero_width", "spacing"}:
+    if not steps & {"bidi", "zero_width", "fold_accents", "spacing"}:
         assert not lost
         if text:
             assert result.starts[0] == 0 and result.ends[-1] == len(text)
@@ -457,7 +590,7 @@ ORDINARY_WORDS = [
 @example("e.g. a I U.S. a")
 def test_ordinary_words_pass_through_unchanged(text: str) -> None:
     result = normalise(text)
-    assert result.text == text
+    assert result.text == folded(text)  # "café" is read as "cafe", in place
     assert result.starts == tuple(range(len(text)))
 
 
@@ -488,6 +621,17 @@ HOSTILE = {
     "fullwidth": "\uff4b" * 100_000,
     "e-mails": "a@b.c " * 20_000,
     "mixed": "k1ke f*ck (((x))) ziomongrel \u043a i k e " * 3_000,
+    "override never closed": "\u202e" + "abc " * 25_000,
+    "overrides nested": "\u202e\u202d" * 50_000 + "abc",
+    "isolates nested": "\u2067" * 100_000,
+    "override pairs": "\u202ea\u202c" * 33_000,
+    "stray closers": "\u202c\u2069" * 50_000,
+    "overrides per line": "\u202eab\n" * 33_000,
+    "hebrew override": "\u202e" + "\u05e9 " * 50_000,
+    "a mark on every letter": "a\u0301" * 50_000,
+    "reversed marked letters": "\u202e" + "a\u0301" * 50_000,
+    "accented letters": "\u00e9" * 100_000,
+    "marks of every kind": "\u0301\u20dd\u093f" * 33_000,
 }
 
 
@@ -502,10 +646,117 @@ def test_hostile_inputs_finish_quickly(name: str) -> None:
     assert len(result.starts) == len(result.text)
 
 
-def test_a_megabyte_of_prose_comes_back_unchanged() -> None:
+@pytest.mark.parametrize(
+    "steps", [{"fold_accents"}, {"bidi", "fold_accents"}, {"nfkc", "fold_accents"}, DEFAULT_STEPS]
+)
+def test_ten_thousand_combining_marks_leave_nothing(steps: set[str]) -> None:
+    text = "\u0301" * 10_000
+    began = time.perf_counter()
+    result = normalise(text, steps)
+    assert time.perf_counter() - began < 30.0  # a hang guard, as above
+    assert result.text == ""
+    assert result == normalise("\u0301\u0316\u20dd" * 3_334, steps) == Normalised("", (), ())
+
+
+def test_a_megabyte_of_prose_comes_back_unchanged_but_for_accents() -> None:
     # Its speed is measured by `make bench` (score_bench), not asserted here: a timed test
     # fails on a busy machine without any change to the code.
     text = (PROSE + "\n") * (1_000_000 // (len(PROSE) + 1))
     result = normalise(text)
-    assert result.text == text
+    assert result.text == folded(text)
     assert len(result.starts) == len(text)
+
+
+# --------------------------------------------------------------------------- shipped steps
+
+# Bundles store their step list and are scored with it, so the steps a bundle was fitted
+# with must keep giving exactly the output they gave then. These digests were recorded with
+# the code before "bidi" and "fold_accents" existed, over a fixed corpus that includes
+# their kind of input (bidi controls, marks on every letter, bare marks). The pieces are
+# kept apart from FRAGMENTS so that widening the hypothesis strategies cannot move them;
+# changing the corpus means recording again with the old code (Unicode data is Python's:
+# 3.11 has Unicode 14, and a Python with newer data may change NFKC's output).
+LEGACY_PIECES = (
+    *"abcdefghijklmnopqrstuvwxyzKIJE ",
+    *"0123456789.,;:!?*#@$_-|'()[]{}<>\n",
+    "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff", "\u00ad",
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+    "\u061c", "\u2029",
+    "\u0430", "\u0435", "\u043e", "\u0456", "\u03bf", "\u03b1", "\u0261", "\u0416", "\u0408",
+    "\uff4b", "\ufb01", "\u2460", "\u00bd", "\u00e9", "\u00f1", "\u00fc", "\u00f8", "\u0142",
+    "\u00a0", "\U0001f44d", "\u2764\ufe0f", "1\ufe0f\u20e3",
+    "\u0301", "\u0316", "\u0327", "\u0308", "\u0303", "\u20dd", "\ufe0f",
+    "\u05e9\u05b8\u05dc\u05d5\u05b9\u05dd",
+    "\u0645\u064e\u0631\u0652\u062d\u064e\u0628\u064b\u0627",
+    "\u0928\u092e\u0938\u094d\u0924\u0947", "\u0438\u0306",
+    "\u03ba\u03b1\u03bb\u03b7\u03bc\u03ad\u03c1\u03b1",
+    "Ti\u1ebfng Vi\u1ec7t", "J\u0301e\u0301w\u0301s\u0301", "\u202eswej llik\u202c",
+    "\u202e)))soroS(((\u202c", "\u2067\u202eab\u2069", "\u0301\u0316\u0327\u0308",
+    "k1ke", "f*ck", "n****r", "sh!t", "(((", ")))", "zio", "nazi", "Zion", "israhell",
+    "crypto-jew", "goyim", "oy vey", "k i k e", "n.a.z.i", "aaaa", "!!!!!", "http://x.io/",
+    "a@b.co",
+)  # fmt: skip
+
+
+def legacy_corpus() -> list[str]:
+    """PROSE, a few hostile shapes, and 1,500 seeded random texts of LEGACY_PIECES."""
+    rng = random.Random(20261124)
+    texts = [
+        PROSE,
+        "",
+        "\u0301" * 10_000,
+        "a" + "\u0301\u0316\u0327" * 300,
+        "\u202e" + "abc " * 200,
+        "\u202e\u202d" * 200 + "xyz",
+        "\u2067" * 300 + "abc",
+        "(" * 3000,
+        "(((" + "a" * 3000,
+        "k\u200b" * 1000,
+        "\u0430a" * 1000,
+        "a1" * 1000,
+        "a." * 1000 + "@",
+        "k1ke f*ck (((x))) ziomongrel \u043a i k e " * 50,
+        "\uff4b" * 2000,
+    ]
+    for _ in range(1500):
+        texts.append("".join(rng.choice(LEGACY_PIECES) for _ in range(rng.randrange(1, 30))))
+    return texts
+
+
+LEGACY_DIGESTS = {
+    LEGACY_STEPS: "ed720f1aa35dec22b32666d6",
+    ("nfkc",): "7dcf8951ed845cced93f7baf",
+    ("zero_width",): "896966bf9e52d7b91ad987c3",
+    ("confusables",): "4985444ea376b82dbd2208c9",
+    ("spacing",): "530584c30190f5e635f2c46a",
+    ("masked",): "e5603ba3abf13193f31e82b9",
+    ("leet",): "cef37493e98492dc2b34e39c",
+    ("repeats",): "087793f7b56aa2a2bd6d4138",
+    ("coded",): "58958af98660af1cddd7909c",
+    ("nfkc", "zero_width", "spacing", "leet", "repeats"): "4733a4212ba1bfa20518e5c3",
+    ("nfkc", "zero_width", "confusables", "spacing", "masked", "repeats", "coded"): (
+        "e873e7bc6080af3eddb27ec0"
+    ),
+    ("spacing", "leet", "coded"): "83648c79cd15d45fe67c424a",
+    ("nfkc", "zero_width", "confusables", "masked", "coded"): "169e76935f4924234ae8f915",
+    ("zero_width", "confusables", "spacing", "leet", "repeats"): "6be8ae14e894728e2dff27fa",
+    ("nfkc", "zero_width", "masked"): "535504007f5de009f73c387f",
+}
+
+
+@pytest.mark.parametrize("steps", list(LEGACY_DIGESTS), ids="+".join)
+def test_the_legacy_steps_give_the_output_they_always_gave(steps: tuple[str, ...]) -> None:
+    digest = hashlib.sha256()
+    for text in legacy_corpus():
+        result = normalise(text, steps)
+        digest.update(repr((result.text, result.starts, result.ends)).encode())
+    assert digest.hexdigest()[:24] == LEGACY_DIGESTS[steps]
+
+
+def test_the_legacy_steps_leave_display_tricks_alone() -> None:
+    # What the shipped bundle sees, spelled out: the old steps never learnt these tricks.
+    assert normalise("\u202eswej llik\u202c", LEGACY_STEPS).text == "\u202eswej llik\u202c"
+    marked = normalise("J\u0301e\u0301w\u0301s\u0301", LEGACY_STEPS)
+    assert marked.text == "J\u0301\u00e9\u1e83\u015b"  # NFKC composes what it can
+    assert normalise("Caf\u00e9", LEGACY_STEPS).text == "Caf\u00e9"
+    assert set(STEPS) - set(LEGACY_STEPS) == {"bidi", "fold_accents"}
