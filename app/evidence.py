@@ -18,6 +18,8 @@ import scipy.sparse as sp
 from app.features import (
     TextFeatures,
     char_grams_with_spans,
+    cross_column,
+    cross_grams_with_spans,
     lower_with_map,
     word_grams_with_spans,
 )
@@ -143,6 +145,12 @@ def _gram_columns(
                 columns.append(index + offset)
                 starts.append(start)
                 ends.append(end)
+    if blocks.cross is not None:
+        # A cross token ("g|vermin") is credited to the word it crosses.
+        for gram, start, end in cross_grams_with_spans(lowered):
+            columns.append(blocks.cross.start + cross_column(gram))
+            starts.append(start)
+            ends.append(end)
     return (
         np.asarray(columns, dtype=np.int64),
         np.asarray(starts, dtype=np.int64),

@@ -23,12 +23,17 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+from sklearn.utils import murmurhash3_32
 
 from app.domain import Thread
+from app.sentences import windows
 from app.textnorm import DEFAULT_STEPS, Normalised, normalise
 
-# Bump when anything a pickled bundle refers to changes meaning or import path.
-FEATURE_SCHEMA = 1
+# Bump when anything a pickled bundle refers to changes meaning or import path. Schema 2
+# added the shape and cross versions, sentence windows and reply cues; a schema-1 bundle
+# reads their defaults (its attributes are absent from the pickle) and scores as it did.
+FEATURE_SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
 
 # Words, contractions kept whole, and runs of ! or ? (shouting and incredulity are signals).
 WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[!?]+")
@@ -43,7 +48,13 @@ SHAPE_NAMES = (
     "urls",
     "digits_ratio",
 )
+# Shape version 2 adds how many words a text has: a text of one token has all its TF-IDF
+# weight on that token, so "a" or "?" scored like the tweets the token is common in; with
+# the word count (and whether there is any letter at all) a head can learn that nearly
+# empty comments carry no signal.
+SHAPE_NAMES_V2 = (*SHAPE_NAMES, "log_words", "no_letters", "one_word")
 _URL_RE = re.compile(r"https?://\S+|www\.\S+")
+_LETTERED_WORD_RE = re.compile(r"\S*[^\W\d_]\S*")
 
 
 def lower_with_map(text: str) -> tuple[str, list[int]]:
@@ -140,13 +151,119 @@ def shape_features(text: str) -> list[float]:
     ]
 
 
+def shape_features_v2(text: str) -> list[float]:
+    """`shape_features` plus the word-count signals of SHAPE_NAMES_V2 (same first seven)."""
+    letters = sum(map(str.isalpha, text))
+    upper = sum(map(str.isupper, text))
+    words = text.split()
+    shout = sum(1 for w in words if len(w) >= 3 and w.isupper())
+    digits = sum(map(str.isdigit, text))
+    lettered = len(_LETTERED_WORD_RE.findall(text))
+    return [
+        math.log1p(len(text)),
+        upper / letters if letters else 0.0,
+        math.log1p(shout),
+        math.log1p(text.count("!")),
+        math.log1p(text.count("?")),
+        math.log1p(len(_URL_RE.findall(text))),
+        digits / len(text) if text else 0.0,
+        math.log1p(lettered),
+        0.0 if letters else 1.0,
+        1.0 if lettered == 1 else 0.0,
+    ]
+
+
+SHAPES: dict[int, tuple[tuple[str, ...], Callable[[str], list[float]]]] = {
+    1: (SHAPE_NAMES, shape_features),
+    2: (SHAPE_NAMES_V2, shape_features_v2),
+}
+
+
+# The cross block (cross version 1): words crossed with two contexts a bag of n-grams
+# cannot see. "g|" + word for every word of a sentence that names a protected group, so
+# the heads can weigh "vermin" said about a group apart from "vermin" said about
+# politicians; "n|" + word for up to four words after a negation, so "not vermin" and "not
+# capable" get weights of their own (negation marking, Das & Chen 2001). Hashed, so it
+# needs no vocabulary; counted per sentence window (app.sentences).
+CROSS_FEATURES = 2**18
+GROUP_TERMS_RE = re.compile(
+    r"\b(?:jews?|jewish|jewry|zionists?|muslims?|islam|islamic|christians?|catholics?|blacks?|"
+    r"africans?|african americans?|negroe?s?|asians?|chinese|japanese|koreans?|vietnamese|"
+    r"indians?|pakistanis?|arabs?|arabic|palestinians?|syrians?|hispanics?|latin[oax]s?|"
+    r"latinas?|mexicans?|roma|romani|gyps(?:y|ies)|travell?ers?|immigrants?|refugees?|"
+    r"migrants?|asylum seekers?|foreigners?|illegals|wom[ae]n|females?|girls?|gays?|"
+    r"lesbians?|trans|transgender|transsexuals?|queers?|bisexuals?|homosexuals?|lgbt\w*|"
+    r"disabled|disabilit(?:y|ies)|autistic|wheelchair|blind|deaf|cripples?|retard(?:s|ed)?|"
+    r"spastics?|kikes?|yids?|heebs?|niggers?|niggas?|coons?|chinks?|gooks?|spics?|"
+    r"wetbacks?|beaners?|ragheads?|towelheads?|muzzies|faggots?|fags?|dykes?|trannies|"
+    r"tranny|goyim|xxechoparens|xxcodedjew)\b"
+)
+_NEGATION_RE = re.compile(
+    r"\b(?:not|no|never|nobody|none|nothing|neither|nor|cannot|without)\b|n't\b"
+)
+_SCOPE_END_RE = re.compile(r"[.,;:!?]")
+NEGATION_SCOPE = 4
+
+
+def cross_grams_with_spans(lowered: str) -> list[tuple[str, int, int]]:
+    """The cross block's tokens of lower-cased normalised text, each with its word's span."""
+    grams: list[tuple[str, int, int]] = []
+    for start, end in windows(lowered) or [(0, len(lowered))]:
+        words = [
+            (m.group(), m.start(), m.end())
+            for m in WORD_RE.finditer(lowered, start, end)
+            if m.group()[0] not in "!?"
+        ]
+        if GROUP_TERMS_RE.search(lowered, start, end):
+            grams.extend((f"g|{w}", a, b) for w, a, b in words)
+        for cue in _NEGATION_RE.finditer(lowered, start, end):
+            stop = _SCOPE_END_RE.search(lowered, cue.end(), end)
+            limit = stop.start() if stop else end
+            scoped = [(w, a, b) for w, a, b in words if cue.end() <= a and b <= limit]
+            grams.extend((f"n|{w}", a, b) for w, a, b in scoped[:NEGATION_SCOPE])
+    return grams
+
+
+def cross_column(gram: str) -> int:
+    """The hashed column of a cross token."""
+    return int(murmurhash3_32(gram, seed=0, positive=True)) % CROSS_FEATURES
+
+
+def cross_rows(normalised: Sequence[str]) -> sp.csr_matrix:
+    """The cross block of each normalised text: token counts, l2-normalised rows."""
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for text in normalised:
+        row: dict[int, int] = {}
+        for gram, _, _ in cross_grams_with_spans(text.lower()):
+            column = cross_column(gram)
+            row[column] = row.get(column, 0) + 1
+        ordered_columns = sorted(row)
+        values = np.asarray([row[c] for c in ordered_columns], dtype=np.float64)
+        norm = float(np.sqrt((values**2).sum())) or 1.0
+        indices.extend(ordered_columns)
+        data.extend((values / norm).tolist())
+        indptr.append(len(indices))
+    return sp.csr_matrix(
+        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
+        shape=(len(normalised), CROSS_FEATURES),
+    )
+
+
 @dataclass(frozen=True)
 class Blocks:
-    """Column ranges of the three blocks of a `TextFeatures` matrix."""
+    """Column ranges of the blocks of a `TextFeatures` matrix (cross: None without one)."""
 
     word: slice
     char: slice
     shape: slice
+    cross: slice | None = None
+
+    @property
+    def stop(self) -> int:
+        """The number of columns."""
+        return int((self.cross or self.shape).stop)
 
 
 class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -160,7 +277,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         Vocabulary caps, which bound the bundle size and the scoring cost.
     min_df : int
         Minimum document frequency of a kept n-gram.
+    shape_version : int
+        Which shape block (`SHAPES`); bundles fitted before version 2 lack the attribute and
+        read the class default, 1.
     """
+
+    shape_version: int = 1
+    cross_version: int = 0
 
     def __init__(
         self,
@@ -169,8 +292,12 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         word_max_features: int = 60_000,
         char_max_features: int = 150_000,
         min_df: int = 3,
+        shape_version: int = 2,
+        cross_version: int = 1,
     ) -> None:
         self.steps = steps
+        self.shape_version = shape_version
+        self.cross_version = cross_version
         self.word_max_features = word_max_features
         self.char_max_features = char_max_features
         self.min_df = min_df
@@ -205,23 +332,47 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             sublinear_tf=True,
             dtype=np.float32,
         ).fit(normalised)
-        shapes = np.array([shape_features(t) for t in texts], dtype=np.float64)
-        self.shape_mean_ = shapes.mean(axis=0) if len(shapes) else np.zeros(len(SHAPE_NAMES))
-        spread = shapes.std(axis=0) if len(shapes) else np.ones(len(SHAPE_NAMES))
+        names, shape = SHAPES[self.shape_version]
+        shapes = np.array(
+            [shape(t) for t in self._shape_inputs(texts, normalised)], dtype=np.float64
+        )
+        self.shape_mean_ = shapes.mean(axis=0) if len(shapes) else np.zeros(len(names))
+        spread = shapes.std(axis=0) if len(shapes) else np.ones(len(names))
         self.shape_scale_ = np.where(spread > 0, spread, 1.0)
         n_word = len(self.word_.vocabulary_)
         n_char = len(self.char_.vocabulary_)
+        shape_end = n_word + n_char + len(names)
         self.blocks_ = Blocks(
             word=slice(0, n_word),
             char=slice(n_word, n_word + n_char),
-            shape=slice(n_word + n_char, n_word + n_char + len(SHAPE_NAMES)),
+            shape=slice(n_word + n_char, shape_end),
+            cross=slice(shape_end, shape_end + CROSS_FEATURES) if self.cross_version else None,
         )
         return self
+
+    def _shape_inputs(self, texts: Sequence[str], normalised: Sequence[str]) -> Sequence[str]:
+        """What the shape block reads: the original texts (version 1) or, from version 2,
+        the normalised ones, which keep case and punctuation but not the marks, bidi
+        controls and zero-width characters an evasion adds."""
+        return texts if self.shape_version == 1 else normalised
+
+    def _char_columns(self) -> WordCharColumns:
+        """The per-word char column memory (made on first use, never pickled)."""
+        memory: WordCharColumns | None = self.__dict__.get("_char_memory")
+        if memory is None or memory.vocabulary is not self.char_.vocabulary_:
+            memory = WordCharColumns(self.char_.vocabulary_)
+            self.__dict__["_char_memory"] = memory
+        return memory
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(super().__getstate__())
+        state.pop("_char_memory", None)
+        return state
 
     @property
     def n_features(self) -> int:
         """Total number of columns of `transform`'s matrix."""
-        return int(self.blocks_.shape.stop)
+        return self.blocks_.stop
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One CSR row per text: word block, char block, shape block."""
@@ -232,14 +383,17 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     ) -> sp.csr_matrix:
         """Like `transform` when the caller already holds the normalised texts."""
         words = tfidf_rows(self.word_, word_analyzer, normalised)
-        chars = tfidf_rows(self.char_, char_analyzer, normalised)
+        chars = weighted_rows(self.char_, [self._char_columns()(text) for text in normalised])
+        names, shape = SHAPES[self.shape_version]
+        inputs = self._shape_inputs(texts, normalised)
         shapes = (
-            np.array([shape_features(t) for t in texts], dtype=np.float64).reshape(
-                len(texts), len(SHAPE_NAMES)
-            )
+            np.array([shape(t) for t in inputs], dtype=np.float64).reshape(len(texts), len(names))
             - self.shape_mean_
         ) / self.shape_scale_
-        return sp.hstack([words, chars, sp.csr_matrix(shapes.astype(np.float32))], format="csr")
+        blocks = [words, chars, sp.csr_matrix(shapes.astype(np.float32))]
+        if self.cross_version:
+            blocks.append(cross_rows(normalised))
+        return sp.hstack(blocks, format="csr")
 
 
 def tfidf_rows(
@@ -254,35 +408,83 @@ def tfidf_rows(
     if vectorizer.norm != "l2" or not vectorizer.use_idf:
         matrix: sp.csr_matrix = vectorizer.transform(texts)
         return matrix
-    vocabulary: dict[str, int] = vectorizer.vocabulary_
-    get = vocabulary.get
+    get = vectorizer.vocabulary_.get
+
+    def columns(text: str) -> list[int]:
+        return [c for c in map(get, analyzer(text)) if c is not None]
+
+    return weighted_rows(vectorizer, [columns(text) for text in texts])
+
+
+def weighted_rows(vectorizer: TfidfVectorizer, columns: Sequence[Sequence[int]]) -> sp.csr_matrix:
+    """TF-IDF rows (sublinear tf, IDF, l2 norm, float32) from each row's n-gram columns."""
     indptr = [0]
     indices: list[int] = []
     counts: list[int] = []
-    for text in texts:
+    for found in columns:
         row: dict[int, int] = {}
-        for gram in analyzer(text):
-            column = get(gram)
-            if column is not None:
-                row[column] = row.get(column, 0) + 1
+        for column in found:
+            row[column] = row.get(column, 0) + 1
         ordered_columns = sorted(row)
         indices.extend(ordered_columns)
         counts.extend(row[c] for c in ordered_columns)
         indptr.append(len(indices))
-    columns = np.asarray(indices, dtype=np.int32)
+    columns_array = np.asarray(indices, dtype=np.int32)
     data = np.asarray(counts, dtype=np.float32)
     if vectorizer.sublinear_tf:
         data = np.log(data) + np.float32(1.0)
-    data *= vectorizer.idf_.astype(np.float32)[columns]
+    data *= vectorizer.idf_.astype(np.float32)[columns_array]
     bounds = np.asarray(indptr, dtype=np.int64)
     lengths = np.diff(bounds)
     if len(data):
         squares = np.add.reduceat(data.astype(np.float64) ** 2, bounds[:-1][lengths > 0])
-        norms = np.ones(len(texts), dtype=np.float64)
+        norms = np.ones(len(columns), dtype=np.float64)
         norms[lengths > 0] = np.sqrt(squares)
         data = (data / np.repeat(norms, lengths)).astype(np.float32)
-    shape = (len(texts), len(vocabulary))
-    return sp.csr_matrix((data, columns, bounds), shape=shape)
+    shape = (len(columns), len(vectorizer.vocabulary_))
+    return sp.csr_matrix((data, columns_array, bounds), shape=shape)
+
+
+class WordCharColumns:
+    """The char block's in-vocabulary columns of each word, remembered word by word.
+
+    Char n-grams never cross a space (`char_analyzer` pads each word), so a text's char
+    columns are the concatenation of its words' columns. Words repeat (Zipf), so looking a
+    word up once instead of cutting it into ~4 n-grams per character makes the char block,
+    the most expensive part of scoring, several times cheaper. The memory is bounded: when
+    it holds `limit` words it starts again.
+    """
+
+    def __init__(self, vocabulary: dict[str, int], limit: int = 200_000) -> None:
+        self.vocabulary = vocabulary
+        self.limit = limit
+        self.known: dict[str, tuple[int, ...]] = {}
+
+    def __call__(self, text: str) -> list[int]:
+        out: list[int] = []
+        known = self.known
+        for word in text.lower().split():
+            found = known.get(word)
+            if found is None:
+                found = self._columns(word)
+                if len(known) >= self.limit:
+                    known.clear()
+                known[word] = found
+            out.extend(found)
+        return out
+
+    def _columns(self, word: str) -> tuple[int, ...]:
+        low, high = CHAR_NGRAMS
+        get = self.vocabulary.get
+        padded = f" {word} "
+        size = len(padded)
+        found = []
+        for n in range(low, min(high, size) + 1):
+            for i in range(size - n + 1):
+                column = get(padded[i : i + n])
+                if column is not None:
+                    found.append(column)
+        return tuple(found)
 
 
 def topic_key(topic: str | None) -> str:
@@ -386,3 +588,72 @@ def thread_frame(thread: Thread) -> pd.DataFrame:
         )
     columns = ["comment_id", "parent_id", "author", "depth", "text", "parent_text", "topic"]
     return pd.DataFrame(rows, columns=columns)
+
+
+# Reply cues: dense counts a reply-stance head reads beside the n-grams. RumourEval has 382
+# deny and 395 query replies in all, too few for the n-gram weights of the phrases people
+# agree, deny and ask with; a few counts over phrase lists give every such reply a shared,
+# strong column (Aker et al. 2017 and most SemEval systems use such cue lexicons).
+_AGREE_CUES = re.compile(
+    r"\b(?:i agree|agreed|agree with|exactly|well said|so true|true|spot on|good point|"
+    r"great point|you'?re right|you are right|absolutely|indeed|couldn'?t agree|precisely|"
+    r"correct|yes|yep|yeah|this is it|this|same here|same|totally|definitely|of course|"
+    r"100%|\+1|amen|thank you for saying|my thoughts exactly|nailed it|bingo|confirmed)\b",
+    re.IGNORECASE,
+)
+_DISAGREE_CUES = re.compile(
+    r"\b(?:disagree|wrong|not true|untrue|false|nonsense|rubbish|bullshit|bs|fake|hoax|"
+    r"lie|lies|lying|liar|nope|incorrect|debunked|not really|myth|misleading|propaganda|"
+    r"doubt|ridiculous|absurd|no evidence|not the case|that'?s not|you'?re wrong|"
+    r"actually|on the contrary|except|but|however|not at all|no way|hardly|fail)\b",
+    re.IGNORECASE,
+)
+_QUERY_CUES = re.compile(
+    r"\b(?:source|sources|proof|evidence|link|citation|cite|really|is it true|is this true|"
+    r"how do you know|what do you mean|any idea|do you have|can you|could you|why|how|what|"
+    r"who|when|where|which|confirm|confirmed\?|seriously)\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot)\b|n'?t\b", re.I)
+_WH_START = re.compile(
+    r"^\W*(?:why|how|what|who|when|where|which|is|are|do|does|did|can|could|"
+    r"would|will|should|has|have|any)\b",
+    re.IGNORECASE,
+)
+_NO_START = re.compile(r"^\W*(?:no|nope|nah|wrong|false)\b", re.IGNORECASE)
+_YES_START = re.compile(r"^\W*(?:yes|yep|yeah|exactly|agreed|true|this|indeed|absolutely)\b", re.I)
+REPLY_CUE_NAMES = (
+    "agree_cues",
+    "disagree_cues",
+    "query_cues",
+    "negations",
+    "question_marks",
+    "starts_with_question",
+    "starts_with_no",
+    "starts_with_yes",
+    "urls",
+    "log_chars",
+    "parent_asks",
+)
+
+
+def reply_cues(texts: Sequence[str], parents: Sequence[str]) -> np.ndarray:
+    """One row of REPLY_CUE_NAMES per reply (log counts and 0/1 signals), float32."""
+    rows = []
+    for text, parent in zip(texts, parents, strict=True):
+        rows.append(
+            [
+                math.log1p(len(_AGREE_CUES.findall(text))),
+                math.log1p(len(_DISAGREE_CUES.findall(text))),
+                math.log1p(len(_QUERY_CUES.findall(text))),
+                math.log1p(len(_NEGATION.findall(text))),
+                math.log1p(text.count("?")),
+                1.0 if _WH_START.match(text) else 0.0,
+                1.0 if _NO_START.match(text) else 0.0,
+                1.0 if _YES_START.match(text) else 0.0,
+                math.log1p(len(_URL_RE.findall(text))),
+                math.log1p(len(text)) / 8.0,
+                1.0 if "?" in parent else 0.0,
+            ]
+        )
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), len(REPLY_CUE_NAMES))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from app.features import TextFeatures, cross_topic_matrix, row_cosine
+from app.features import TextFeatures, cross_topic_matrix, reply_cues, row_cosine
 
 BINARY_HEADS = ("hate", "toxic", "conspiracy")
 HATE_TARGETS = (
@@ -58,6 +58,16 @@ class Bundle:
     stance: Any
     reply_stance: Any
     stance_topics: frozenset[str] = field(default_factory=frozenset)
+    # Binary heads score every sentence window too and keep the highest (app.sentences);
+    # 0 (bundles before windows) scores the whole text only.
+    # Stance heads of their own for topics with enough data: (topic key, estimator) pairs
+    # over the text features; other topics use `stance`.
+    stance_topic_heads: tuple[tuple[str, Any], ...] = ()
+    sentence_windows: int = 0
+    # The reply head's parent block is scaled by this, and reads REPLY_CUE_NAMES when
+    # `reply_cues` (bundles before these read the parent at weight 1, without cues).
+    reply_parent_weight: float = 1.0
+    reply_cues: bool = False
 
 
 def stance_matrix(
@@ -82,20 +92,63 @@ def stance_matrix(
 
 
 def reply_matrix(
-    bundle_features: TextFeatures, child_matrix: sp.csr_matrix, parent_matrix: sp.csr_matrix
+    bundle_features: TextFeatures,
+    child_matrix: sp.csr_matrix,
+    parent_matrix: sp.csr_matrix,
+    *,
+    parent_weight: float = 1.0,
+    texts: Sequence[str] | None = None,
+    parents: Sequence[str] | None = None,
 ) -> sp.csr_matrix:
-    """Reply features | parent's word block | cosine(reply, parent) over the word block."""
+    """Reply features | parent's word block x weight | cosine(reply, parent) [| reply cues].
+
+    The cues (`app.features.reply_cues`) are added when `texts` and `parents` are given.
+    """
     words = bundle_features.blocks_.word
     parent_words = parent_matrix[:, words]
     similarity = row_cosine(child_matrix[:, words], parent_words)
-    return sp.hstack(
-        [
-            child_matrix,
-            parent_words,
-            sp.csr_matrix(similarity.reshape(-1, 1).astype(np.float32)),
-        ],
-        format="csr",
-    )
+    blocks = [
+        child_matrix,
+        parent_words * np.float32(parent_weight) if parent_weight != 1.0 else parent_words,
+        sp.csr_matrix(similarity.reshape(-1, 1).astype(np.float32)),
+    ]
+    if texts is not None and parents is not None:
+        blocks.append(sp.csr_matrix(reply_cues(texts, parents)))
+    return sp.hstack(blocks, format="csr")
+
+
+@dataclass
+class PlattLinear:
+    """A fitted binary linear model and the sigmoid that calibrates its decision values.
+
+    The sigmoid is fitted on held-out decision values that the caller chose (for windowed
+    bundles, a text's highest decision over its sentence windows), which scikit-learn's
+    calibrator cannot take. Same convention as scikit-learn's sigmoid calibration:
+    p = 1 / (1 + exp(slope * decision + offset)).
+    """
+
+    estimator: Any
+    slope: float
+    offset: float
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.estimator.classes_)
+
+    def decision_function(self, x: sp.csr_matrix) -> np.ndarray:
+        """The linear model's decision values."""
+        values: np.ndarray = np.asarray(self.estimator.decision_function(x), dtype=np.float64)
+        return values
+
+    def calibrate(self, decision: np.ndarray) -> np.ndarray:
+        """P(positive) of decision values."""
+        out: np.ndarray = 1.0 / (1.0 + np.exp(self.slope * decision + self.offset))
+        return out
+
+    def predict_proba(self, x: sp.csr_matrix) -> np.ndarray:
+        """Class probabilities of the whole rows of `x` (no windows)."""
+        p = self.calibrate(self.decision_function(x))
+        return np.column_stack([1.0 - p, p])
 
 
 def linear_weights(estimator: Any, class_index: int = 1) -> np.ndarray:
@@ -137,9 +190,17 @@ class LinearHead:
     slope: np.ndarray | None  # k sigmoid slopes, None for softmax
     offset: np.ndarray | None  # k sigmoid offsets
 
+    def decision(self, x: sp.csr_matrix) -> np.ndarray:
+        """The linear model's decision values, n x k."""
+        decision: np.ndarray = np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
+        return decision
+
     def predict_proba(self, x: sp.csr_matrix) -> np.ndarray:
         """Class probabilities, columns in `classes` order (like `predict_proba`)."""
-        decision = np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
+        return self.proba(self.decision(x))
+
+    def proba(self, decision: np.ndarray) -> np.ndarray:
+        """Class probabilities of decision values (see `decision`)."""
         if self.slope is None or self.offset is None:
             shifted = decision - decision.max(axis=1, keepdims=True)
             exp = np.exp(shifted)
@@ -157,6 +218,15 @@ class LinearHead:
 def compile_head(estimator: Any) -> LinearHead:
     """The `LinearHead` of a calibrated (or plain multinomial) logistic regression."""
     classes = tuple(str(c) for c in estimator.classes_)
+    if isinstance(estimator, PlattLinear):
+        inner = estimator.estimator
+        return LinearHead(
+            classes,
+            np.asarray(inner.coef_, dtype=np.float64).T.copy(),
+            np.asarray(inner.intercept_, dtype=np.float64).ravel(),
+            np.array([estimator.slope]),
+            np.array([estimator.offset]),
+        )
     calibrated = getattr(estimator, "calibrated_classifiers_", None)
     inner = calibrated[0].estimator if calibrated else estimator
     while not hasattr(inner, "coef_") and hasattr(inner, "estimator"):
@@ -179,6 +249,7 @@ class CompiledBundle:
     hate_target: LinearHead
     stance: LinearHead
     reply_stance: LinearHead
+    stance_topics: dict[str, LinearHead] = field(default_factory=dict)
 
 
 def compile_bundle(bundle: Bundle) -> CompiledBundle:
@@ -188,6 +259,7 @@ def compile_bundle(bundle: Bundle) -> CompiledBundle:
         hate_target=compile_head(bundle.hate_target),
         stance=compile_head(bundle.stance),
         reply_stance=compile_head(bundle.reply_stance),
+        stance_topics={key: compile_head(model) for key, model in bundle.stance_topic_heads},
     )
 
 

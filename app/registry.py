@@ -25,7 +25,7 @@ import joblib
 import sklearn
 
 from app.errors import AppError
-from app.features import FEATURE_SCHEMA
+from app.features import READABLE_SCHEMAS
 from app.heads import (
     BINARY_HEADS,
     REPLY_LABELS,
@@ -162,10 +162,10 @@ def load(version_dir: Path) -> LoadedModel:
             f"{trained_with} or retrain"
         )
     schema = manifest.get("feature_schema")
-    if schema != FEATURE_SCHEMA:
+    if schema not in READABLE_SCHEMAS:
         raise ModelArtifactError(
             f"bundle {version_dir.name} uses feature schema {schema!r}; this threadguard "
-            f"reads schema {FEATURE_SCHEMA}"
+            f"reads schemas {', '.join(map(str, READABLE_SCHEMAS))}"
         )
     with warnings.catch_warnings():
         # A pickle from another scikit-learn version must not load with a mere warning.

@@ -31,6 +31,7 @@ from app.heads import (
     BINARY_HEADS,
     REPLY_LABELS,
     STANCE_LABELS,
+    LinearHead,
     decide,
     linear_weights,
     ordered,
@@ -38,6 +39,8 @@ from app.heads import (
     stance_matrix,
 )
 from app.registry import LoadedModel
+from app.sentences import original_slice, window_maps
+from app.textnorm import Normalised
 
 # A comment longer than a long essay is not a comment; the HTTP layer enforces a tighter cap.
 MAX_TEXT_CHARS = 100_000
@@ -164,13 +167,21 @@ def _score_columns(
     text_rows = [unique[t] for t in texts]
     x_text = matrix[text_rows]
 
+    # Binary heads: each text's highest decision over the whole text and its sentence
+    # windows (app.sentences); `source` says which row gave it, for evidence and target.
+    windows = _Windows(model, texts, strings, unique, normalised_full)
+    sources: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
     for head in BINARY_HEADS:
-        p = model.compiled.binary[head].predict_proba(x_text)[:, 1]
+        compiled = model.compiled.binary[head]
+        decision, source_rows, stacked = windows.highest(compiled, x_text)
+        p = compiled.proba(decision[:, None])[:, 1]
         out[head] = p.astype(np.float64)
         out[f"{head}_flag"] = p >= model.thresholds[head]
+        sources[head] = (source_rows, stacked)
 
     target_head = model.compiled.hate_target
-    target_p = target_head.predict_proba(x_text[:, features.blocks_.word])
+    hate_rows, hate_stacked = sources["hate"]
+    target_p = target_head.predict_proba(hate_stacked[hate_rows][:, features.blocks_.word])
     target_labels = list(target_head.classes)
     best = target_p.argmax(axis=1)
     flagged = out["hate_flag"]
@@ -186,28 +197,92 @@ def _score_columns(
     )
 
     _stance(model, out, x_text, matrix, unique, normalised, text_rows, topics)
-    _reply(model, out, x_text, matrix, unique, parents)
+    _reply(model, out, x_text, matrix, unique, texts, parents)
 
     weights = {head: linear_weights(bundle.binary[head]) for head in BINARY_HEADS}
     found: list[dict[str, list[dict[str, object]]]] = []
     flags = {head: out[f"{head}_flag"] for head in BINARY_HEADS}
     for i, text in enumerate(texts):
-        raised = {head: weights[head] for head in BINARY_HEADS if flags[head][i]}
+        raised = [head for head in BINARY_HEADS if flags[head][i]]
         if evidence_top <= 0 or not raised or not text:
             found.append({})
             continue
-        by_head = evidence_by_head(
-            features,
-            text,
-            x_text[i],
-            raised,
-            top=evidence_top,
-            normalised=normalised_full[text_rows[i]],
-        )
-        found.append({head: [item.to_dict() for item in items] for head, items in by_head.items()})
+        # Heads raised by the same row (the whole text or one window) share one pass.
+        by_row: dict[int, list[str]] = {}
+        for head in raised:
+            by_row.setdefault(int(sources[head][0][i]), []).append(head)
+        items: dict[str, list[dict[str, object]]] = {}
+        for row, heads in by_row.items():
+            stacked = sources[heads[0]][1]
+            by_head = evidence_by_head(
+                features,
+                text,
+                stacked[row],
+                {head: weights[head] for head in heads},
+                top=evidence_top,
+                normalised=windows.map_of(i, row),
+            )
+            items.update({h: [e.to_dict() for e in found_] for h, found_ in by_head.items()})
+        found.append({head: items[head] for head in raised})
     out["evidence"] = found
     out["model_version"] = [model.version] * n
     return {name: out[name] for name in OUTPUT_COLUMNS}
+
+
+class _Windows:
+    """The sentence windows of a batch's texts, vectorised once for every binary head.
+
+    Rows 0..n-1 of `stacked` are the texts themselves, the rest their windows; `highest`
+    gives each text's highest decision over its rows and which row it was.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        texts: list[str],
+        strings: list[str],
+        unique: dict[str, int],
+        normalised: list[Normalised],
+    ) -> None:
+        self.text_maps = [normalised[unique[t]] for t in texts]
+        self.maps: list[Normalised] = []
+        owners: list[int] = []
+        limit = model.bundle.sentence_windows
+        if limit > 0:
+            for i, full in enumerate(self.text_maps):
+                for window in window_maps(full, limit):
+                    self.maps.append(window)
+                    owners.append(i)
+        self.owners = np.asarray(owners, dtype=np.int64)
+        self.n = len(texts)
+        features = model.bundle.features
+        originals = [original_slice(texts[o], m) for o, m in zip(owners, self.maps, strict=True)]
+        self.matrix = (
+            features.transform_normalised(originals, [m.text for m in self.maps])
+            if self.maps
+            else None
+        )
+
+    def highest(
+        self, head: LinearHead, x_text: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
+        """Per text: the highest decision, the row of `stacked` it came from, `stacked`."""
+        decision = head.decision(x_text)[:, 0]
+        rows = np.arange(self.n)
+        if self.matrix is None:
+            return decision, rows, x_text
+        stacked = sp.vstack([x_text, self.matrix], format="csr")
+        windowed = head.decision(self.matrix)[:, 0]
+        for k in np.flatnonzero(windowed > decision[self.owners]):
+            owner = self.owners[k]
+            if windowed[k] > decision[owner]:
+                decision[owner] = windowed[k]
+                rows[owner] = self.n + k
+        return decision, rows, stacked
+
+    def map_of(self, text: int, row: int) -> Normalised:
+        """The offset map of a row of `stacked` (a text's own or one of its windows)."""
+        return self.text_maps[text] if row < self.n else self.maps[row - self.n]
 
 
 def score_texts(
@@ -338,6 +413,15 @@ def _stance(
         )
         head = model.compiled.stance
         probs[has] = ordered(head.classes, head.predict_proba(x), STANCE_LABELS)
+        own = model.compiled.stance_topics
+        if own:
+            keys = [topic_key(topics[i]) for i in has]
+            for key in set(keys) & set(own):
+                rows = [i for i, k in zip(has, keys, strict=True) if k == key]
+                topic_head = own[key]
+                probs[rows] = ordered(
+                    topic_head.classes, topic_head.predict_proba(x_text[rows]), STANCE_LABELS
+                )
     _decide(out, "stance", "p_stance", probs, STANCE_LABELS, model.class_bias["stance"])
 
 
@@ -347,6 +431,7 @@ def _reply(
     x_text: sp.csr_matrix,
     matrix: sp.csr_matrix,
     unique: dict[str, int],
+    texts: list[str],
     parents: list[str | None],
 ) -> None:
     """Fill the reply-stance columns for rows that have a parent text."""
@@ -355,7 +440,15 @@ def _reply(
     probs = np.full((len(parents), len(REPLY_LABELS)), np.nan)
     if has:
         parent_rows = matrix[[unique[str(parents[i])] for i in has]]
-        x = reply_matrix(bundle.features, x_text[has], parent_rows)
+        cues = bundle.reply_cues
+        x = reply_matrix(
+            bundle.features,
+            x_text[has],
+            parent_rows,
+            parent_weight=bundle.reply_parent_weight,
+            texts=[texts[i] for i in has] if cues else None,
+            parents=[str(parents[i]) for i in has] if cues else None,
+        )
         head = model.compiled.reply_stance
         probs[has] = ordered(head.classes, head.predict_proba(x), REPLY_LABELS)
     _decide(out, "reply_stance", "p_reply", probs, REPLY_LABELS, model.class_bias["reply_stance"])

@@ -31,7 +31,10 @@ def _check_every_head(model: LoadedModel) -> None:
     np.testing.assert_allclose(
         model.compiled.stance.predict_proba(xs), bundle.stance.predict_proba(xs), atol=1e-6
     )
-    xr = reply_matrix(bundle.features, x, x[::-1])
+    options: dict[str, object] = {"parent_weight": bundle.reply_parent_weight}
+    if bundle.reply_cues:
+        options.update(texts=TEXTS, parents=TEXTS[::-1])
+    xr = reply_matrix(bundle.features, x, x[::-1], **options)  # type: ignore[arg-type]
     np.testing.assert_allclose(
         model.compiled.reply_stance.predict_proba(xr),
         bundle.reply_stance.predict_proba(xr),
@@ -39,9 +42,22 @@ def _check_every_head(model: LoadedModel) -> None:
     )
 
 
+def _check_topic_heads(model: LoadedModel) -> None:
+    x = model.bundle.features.transform(TEXTS)
+    for key, estimator in model.bundle.stance_topic_heads:
+        np.testing.assert_allclose(
+            model.compiled.stance_topics[key].predict_proba(x),
+            estimator.predict_proba(x),
+            atol=1e-6,
+        )
+
+
 def test_compiled_heads_give_scikit_learns_probabilities(tiny_model: LoadedModel) -> None:
     _check_every_head(tiny_model)
+    _check_topic_heads(tiny_model)
 
 
 def test_compiled_heads_of_the_shipped_bundle_match() -> None:
-    _check_every_head(load_current(default_model_dir()))
+    model = load_current(default_model_dir())
+    _check_every_head(model)
+    _check_topic_heads(model)

@@ -46,3 +46,31 @@ def test_hate_evidence_points_at_the_coded_words(seed_scores: pd.DataFrame) -> N
     jozo = seed_scores[seed_scores["author"] == "Jozo Magoc"].iloc[0]
     words = {item["text"] for item in jozo["evidence"]["hate"]}
     assert "ziomongrel" in words
+
+
+@pytest.fixture(scope="module")
+def behaviour() -> dict[str, object]:
+    from training.behaviour import model_outcomes, read_suite, summary
+
+    model = load_current(default_model_dir())
+    return summary(model_outcomes(model, read_suite()))
+
+
+def test_the_shipped_bundle_holds_the_behavioural_gate(behaviour: dict[str, object]) -> None:
+    from training.behaviour import GATE
+
+    below = behaviour["below_gate"]
+    assert not below, f"functionalities below {GATE['per_functionality']}: {below}"
+    assert behaviour["overall"] >= GATE["overall"]
+
+
+def test_evasions_move_the_hate_score_little_and_nonsense_raises_nothing() -> None:
+    from training.evasion import run_probe
+
+    probe = run_probe(load_current(default_model_dir()))
+    for name, entry in probe["evasions"].items():
+        if "typo" in name:
+            continue  # not undone by normalisation; reported, not gated
+        assert entry["within_tolerance"] >= 0.9, (name, entry)
+    raised = {name: e["raised"] for name, e in probe["nonsense"].items() if e["raised"]}
+    assert not raised

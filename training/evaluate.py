@@ -21,6 +21,15 @@ from app.heads import REPLY_LABELS, STANCE_LABELS
 from app.registry import LoadedModel
 from app.scoring import score_frame, score_thread
 from app.threads import parse
+from training.behaviour import (
+    Case,
+    failures,
+    model_outcomes,
+    peer_outcomes,
+    read_suite,
+)
+from training.behaviour import summary as behaviour_summary
+from training.evasion import run_probe
 from training.metrics import (
     IDENTITY_TERMS,
     bias_metrics,
@@ -33,14 +42,23 @@ from training.metrics import (
 )
 
 CHUNK = 5_000
-# Goals from the issue, beside the published figures they are measured against.
+# Goals of the model issue (v2), beside the published figures they are measured against.
+# "max" goals are ceilings (lower is better).
 GOALS = {
-    "hatexplain_macro_f1": 0.70,
-    "hatexplain_auroc": 0.86,
-    "tweeteval_stance": 73.0,
-    "rumoureval_macro_f1": 0.62,
+    "hatexplain_macro_f1": 0.68,
+    "hatexplain_auroc": 0.85,
+    "tweeteval_stance": 68.0,
+    "rumoureval_macro_f1": 0.55,
     "bias_auc": 0.94,
+    "behaviour_overall": 0.90,
+    "behaviour_min_functionality": 0.80,
+    "madlibs_neutral_hate_max": 0.03,
+    "conspiracy_critical_fpr": 0.08,
+    "pan_conspiracy_f1": 0.78,
+    "antisemitism_auroc_min": 0.90,
 }
+CEILINGS = frozenset({"madlibs_neutral_hate_max", "conspiracy_critical_fpr"})
+ANTISEMITISM_SOURCES = ("antisemitism-4chan-pol", "antisemitism-tweets-handlabeled", "mhs-jewish")
 PUBLISHED = {
     "hatexplain": "BERT-HateXplain: accuracy .698, macro-F1 .687, AUROC .851 (Mathew et al. 2021)",
     "tweeteval_stance": "best published 72.9; SVM 67.3 (Barbieri et al. 2020)",
@@ -295,19 +313,33 @@ def evaluate(
         },
         "neutral_identity": neutral_identity_false_positives(scored),
     }
+    progress("the behavioural suite and the evasion probe")
+    cases = read_suite()
+    result["behaviour"] = {"threadguard": behaviour_result(model, cases)}
+    result["evasion"] = run_probe(model)
     if baseline is not None:
         progress(f"scoring the same rows with baseline {baseline.version}")
-        old = headline_metrics(baseline, score_rows(baseline, tests))
+        old_scored = score_rows(baseline, tests)
+        old = {
+            "headline": headline_metrics(baseline, old_scored),
+            "neutral_identity": neutral_identity_false_positives(old_scored),
+            "behaviour": {"threadguard": behaviour_result(baseline, cases)},
+        }
         result["baseline"] = {
             "version": baseline.version,
             "thresholds": dict(baseline.thresholds),
-            "headline": old,
+            "headline": old["headline"],
             "summary": summary(old),
+            "behaviour": old["behaviour"]["threadguard"],
+            "evasion": run_probe(baseline),
             "feedback": list(baseline.manifest.get("feedback", [])),
         }
     if peers:
         progress("scoring the same rows with " + ", ".join(p.name for p in peers))
         result["peers"], _ = peer_metrics(peers, scored)
+        for peer in peers:
+            outcomes = peer_outcomes(peer, cases)
+            result["behaviour"][peer.name] = {**behaviour_summary(outcomes), "task": peer.task}
     if seed_page is not None and seed_page.exists():
         table = seed_table(model, seed_page)
         result["seed"] = {
@@ -335,6 +367,12 @@ def evaluate(
     return result
 
 
+def behaviour_result(model: LoadedModel, cases: list[Case]) -> dict[str, Any]:
+    """The suite's per-functionality accuracy of `model`, with its failed cases."""
+    outcomes = model_outcomes(model, cases)
+    return {**behaviour_summary(outcomes), "failures": failures(outcomes, cases)}
+
+
 def summary(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The few numbers that have goals, for the manifest and the closing table."""
     head = metrics.get("headline", metrics)
@@ -354,4 +392,23 @@ def summary(metrics: Mapping[str, Any]) -> dict[str, float]:
             out[f"{name}_f1"] = float(entry["f1"])
     if "conspiracy_critical" in head:
         out["conspiracy_critical_fpr"] = float(head["conspiracy_critical"]["rate"])
+    pan = head.get("conspiracy", {}).get("pan2024-oppositional")
+    if pan:
+        out["pan_conspiracy_f1"] = float(pan["f1"])
+    anti = [head.get("hate", {}).get(source, {}).get("auroc") for source in ANTISEMITISM_SOURCES]
+    for source, auroc in zip(ANTISEMITISM_SOURCES, anti, strict=True):
+        if auroc is not None:
+            out[f"hate_auroc_{source}"] = float(auroc)
+    if all(a is not None for a in anti):
+        out["antisemitism_auroc_min"] = float(min(a for a in anti if a is not None))
+    neutral = metrics.get("neutral_identity", {}).get("hate_flag")
+    if neutral and neutral.get("by_term"):
+        out["madlibs_neutral_hate"] = float(neutral["overall"])
+        out["madlibs_neutral_hate_max"] = float(max(neutral["by_term"].values()))
+    behaviour = metrics.get("behaviour", {}).get("threadguard")
+    if behaviour:
+        out["behaviour_overall"] = float(behaviour["overall"])
+        out["behaviour_min_functionality"] = float(
+            min(f["accuracy"] for f in behaviour["by_functionality"].values())
+        )
     return out

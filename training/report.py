@@ -14,10 +14,11 @@ import pandas as pd
 from app.heads import REPLY_LABELS, STANCE_LABELS
 from app.registry import LoadedModel
 from training import plots
-from training.evaluate import GOALS, PUBLISHED, summary
+from training.evaluate import ANTISEMITISM_SOURCES, CEILINGS, GOALS, PUBLISHED, summary
+from training.report_behaviour import ablation_lines, behaviour_lines, evasion_lines
 
 # The headline figures compared with a baseline: summary() key, label, where its n lives.
-# Higher is better for every one but the last, a false-positive rate.
+# Higher is better except where the label says lower.
 BASELINE_ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("hatexplain_macro_f1", "HateXplain macro-F1", ("hatexplain",)),
     ("hatexplain_auroc", "HateXplain AUROC", ("hatexplain",)),
@@ -39,6 +40,15 @@ BASELINE_ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "conspiracy flags on PAN CRITICAL rows (lower is better)",
         ("conspiracy_critical",),
     ),
+    ("pan_conspiracy_f1", "conspiracy F1 on PAN 2024 test", ("conspiracy", "pan2024-oppositional")),
+    *(
+        (f"hate_auroc_{source}", f"hate AUROC on {source}", ("hate", source))
+        for source in ANTISEMITISM_SOURCES
+    ),
+    ("madlibs_neutral_hate", "neutral madlibs flagged hate, all (lower is better)", ()),
+    ("madlibs_neutral_hate_max", "neutral madlibs flagged hate, worst group (lower is better)", ()),
+    ("behaviour_overall", "behavioural suite, overall", ()),
+    ("behaviour_min_functionality", "behavioural suite, lowest functionality", ()),
 )
 
 
@@ -175,37 +185,38 @@ def _markdown(model: LoadedModel, metrics: Mapping[str, Any], images: Mapping[st
         "",
     ]
     goal_rows = [
-        [
-            "HateXplain macro-F1",
-            ours.get("hatexplain_macro_f1"),
-            GOALS["hatexplain_macro_f1"],
-            PUBLISHED["hatexplain"],
-        ],
-        ["HateXplain AUROC", ours.get("hatexplain_auroc"), GOALS["hatexplain_auroc"], ""],
+        ["HateXplain 3-class macro-F1", "hatexplain_macro_f1", PUBLISHED["hatexplain"]],
+        ["HateXplain AUROC (ovo)", "hatexplain_auroc", ""],
+        ["RumourEval 2019 reply-stance macro-F1", "rumoureval_macro_f1", PUBLISHED["rumoureval"]],
         [
             "TweetEval stance (F1 avg of favor, against)",
-            ours.get("tweeteval_stance"),
-            GOALS["tweeteval_stance"],
+            "tweeteval_stance",
             PUBLISHED["tweeteval_stance"],
         ],
-        [
-            "RumourEval 2019 reply stance macro-F1",
-            ours.get("rumoureval_macro_f1"),
-            GOALS["rumoureval_macro_f1"],
-            PUBLISHED["rumoureval"],
-        ],
+        ["behavioural suite, overall", "behaviour_overall", ""],
+        ["behavioural suite, lowest functionality", "behaviour_min_functionality", ""],
+        ["neutral madlibs sentences flagged hate, worst group", "madlibs_neutral_hate_max", ""],
+        ["conspiracy flags on PAN CRITICAL texts", "conspiracy_critical_fpr", ""],
+        ["conspiracy F1 on PAN 2024 test", "pan_conspiracy_f1", ""],
+        ["hate AUROC, lowest of the three antisemitism sets", "antisemitism_auroc_min", ""],
     ]
     table_rows = []
-    for name, value, goal, published in goal_rows:
-        met = (
-            "n/a"
-            if not isinstance(value, float) or not isinstance(goal, float)
-            else ("met" if value >= goal else "missed")
-        )
-        table_rows.append([name, _f(value), _f(goal), met, published])
+    for name, key, published in goal_rows:
+        value, goal = ours.get(key), GOALS[key]
+        if not isinstance(value, float):
+            met = "n/a"
+        elif key in CEILINGS:
+            met = "met" if value <= goal else "missed"
+        else:
+            met = "met" if value >= goal else "missed"
+        shown_goal = f"≤ {_f(goal)}" if key in CEILINGS else f"≥ {_f(goal)}"
+        table_rows.append([name, _f(value), shown_goal, met, published])
     lines += _table(["metric", "threadguard", "goal", "", "published"], table_rows)
     if "baseline" in metrics:
         lines += _baseline_section(model, metrics)
+    lines += behaviour_lines(metrics, _table, _f)
+    lines += evasion_lines(metrics, _table, _f)
+    lines += ablation_lines(metrics.get("ablation"), _table, _f)
 
     lines += ["## Per head (test)", ""]
     rows = []

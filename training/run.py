@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from app.registry import CARD_FILE, assemble, load, load_current
+from training.augment import generate
+from training.behaviour import drop_suite_rows, suite_texts
 from training.card import render_card
 from training.datasets import load_all
 from training.evaluate import evaluate, headline_metrics, score_rows, summary, test_rows
@@ -76,7 +78,21 @@ def train_bundle(
     read = read_feedback(feedback) if feedback is not None else None
     progress(f"loading datasets from {data_dir}")
     frame, report = load_all(data_dir, names)
+    frame, suite_hits = drop_suite_rows(frame)
+    if suite_hits:
+        progress(f"left out {suite_hits:,} dataset rows whose text is a behavioural-suite case")
     sources = sorted(set(frame["source"]))
+    generated: dict[str, Any] = {}
+    if config.generated:
+        progress("generating training rows (training.augment)")
+        frame, made = generate(
+            frame,
+            data_dir,
+            seed=config.seed,
+            held_out_texts=suite_texts(),
+            include_sbic="sbic" in sources,
+        )
+        generated = {**made.to_dict(), "suite_rows_left_out": suite_hits}
     files = data_files(data_dir, _dataset_dirs(sources))
     records: list[dict[str, Any]] = []
     if read is not None:
@@ -99,6 +115,7 @@ def train_bundle(
         repo=REPO_ROOT,
         dedupe=_report_dict(report),
         feedback=records,
+        generated=generated,
     )
     # Test rows are read here once, after every choice above was made on validation data.
     progress("scoring the test rows once for the manifest")

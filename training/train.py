@@ -25,8 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 
 from app.features import FEATURE_SCHEMA, TextFeatures, topic_key
@@ -38,13 +36,14 @@ from app.heads import (
     Bundle,
     decide,
     ordered,
-    reply_matrix,
-    stance_matrix,
 )
 from app.registry import LoadedModel, environment, load, save_version
+from app.sentences import MAX_WINDOWS
 from app.textnorm import STEPS
 from training.feedback import SOURCE as FEEDBACK_SOURCE
-from training.metrics import binary_metrics, macro_f1, pick_threshold
+from training.fitting import fit_binary, fit_multiclass, logistic, source_weights
+from training.metrics import binary_metrics, macro_f1, pick_threshold, tweeteval_stance_metric
+from training.vectors import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +101,23 @@ class TrainConfig:
     # (mostly plain comments, few agree/disagree) is closer to blog reply threads than
     # DEBAGREEMENT's, which was sampled for (dis)agreement; the class biases are tuned on it.
     reply_bias_source: str | None = "rumoureval2019"
+    # Binary heads also score each sentence window and keep the highest (app.sentences);
+    # negative texts' windows train as negatives (training.fitting). 0 turns windows off.
+    sentence_windows: int = MAX_WINDOWS
+    window_negatives: bool = True
+    shape_version: int = 2
+    cross_version: int = 1
+    # Generated rows (training.augment) join the train split; each family is a source of
+    # its own under source balancing, and this scales them all.
+    generated: bool = True
+    generated_weight: float = 1.0
+    # RumourEval's reply stance is toward the rumour, which the parent often only repeats:
+    # the parent's words are context, not the reply's own signal, so they weigh half.
+    reply_parent_weight: float = 0.5
+    reply_cues: bool = True
+    # Topics with at least this many training rows get a stance head of their own.
+    topic_head_rows: int = 200
+    topic_c_grid: tuple[float, ...] = (1.0, 4.0)
 
 
 @dataclass
@@ -144,8 +160,10 @@ def train(
         word_max_features=config.word_max_features,
         char_max_features=config.char_max_features,
         min_df=config.min_df,
+        shape_version=config.shape_version,
+        cross_version=config.cross_version,
     ).fit(corpus)
-    cache = _Vectors(features)
+    cache = Vectors(features, windows=config.sentence_windows)
     cache.add(data)
 
     thresholds: dict[str, dict[str, Any]] = {}
@@ -160,11 +178,24 @@ def train(
         va = with_background(
             val_rows, head, config.background_negatives, config.benign_identity_sources
         )
-        x_tr, y_tr = cache.rows(tr["text"]), tr[head].to_numpy().astype(int)
-        x_va, y_va = cache.rows(va["text"]), va[head].to_numpy().astype(int)
-        weights = _source_weights(tr, config)
-        model, c_value, search = _fit_calibrated(x_tr, y_tr, x_va, y_va, weights, config)
-        p_va = model.predict_proba(x_va)[:, 1]
+        y_tr, y_va = tr[head].to_numpy().astype(int), va[head].to_numpy().astype(int)
+        weights = source_weights(
+            tr,
+            balance=config.source_balance,
+            feedback_weight=config.feedback_weight,
+            generated_weight=config.generated_weight,
+        )
+        model, p_va, c_value, search = fit_binary(
+            cache,
+            list(tr["text"]),
+            y_tr,
+            weights,
+            list(va["text"]),
+            y_va,
+            c_grid=config.c_grid,
+            seed=config.seed,
+            window_negatives=config.window_negatives and config.sentence_windows > 0,
+        )
         rule = config.threshold_rules[head]
         threshold, at = pick_threshold(y_va, p_va, rule)
         thresholds[head] = {"threshold": float(threshold), "rule": rule, "validation": at}
@@ -199,15 +230,22 @@ def train(
     topics = frozenset(topic_key(t) for t in st_tr["topic"])
     x_st_tr = cache.stance(st_tr, topics)
     x_st_va = cache.stance(st_va, topics)
-    stance, stance_c, stance_search = _fit_multiclass(
+    stance, stance_c, stance_search = fit_multiclass(
         x_st_tr,
         st_tr["stance"].to_numpy(),
         x_st_va,
         st_va["stance"].to_numpy(),
-        config,
+        c_grid=config.c_grid,
+        seed=config.seed,
         weights=_feedback_weights(st_tr, config),
     )
     stance_probs = ordered(stance.classes_, stance.predict_proba(x_st_va), STANCE_LABELS)
+    topic_heads, topic_search = _fit_topic_heads(cache, st_tr, st_va, config)
+    va_keys = st_va["topic"].map(topic_key).to_numpy()
+    for key, head in topic_heads.items():
+        rows = va_keys == key
+        x_topic = cache.rows(st_va.loc[rows, "text"])
+        stance_probs[rows] = ordered(head.classes_, head.predict_proba(x_topic), STANCE_LABELS)
     stance_bias = tune_bias(stance_probs, st_va["stance"].tolist(), STANCE_LABELS)
     validation["stance"] = {
         "C": stance_c,
@@ -218,6 +256,7 @@ def train(
             STANCE_LABELS,
         ),
         "n": int(len(st_va)),
+        "topic_heads": topic_search,
     }
     counts["stance"] = {
         "train": int(len(st_tr)),
@@ -229,14 +268,15 @@ def train(
     progress("training reply_stance")
     rp_tr = train_rows[train_rows["reply_stance"].notna() & train_rows["parent_text"].notna()]
     rp_va = val_rows[val_rows["reply_stance"].notna() & val_rows["parent_text"].notna()]
-    x_rp_tr = cache.reply(rp_tr)
-    x_rp_va = cache.reply(rp_va)
-    reply, reply_c, reply_search = _fit_multiclass(
+    x_rp_tr = _reply_rows(cache, rp_tr, config)
+    x_rp_va = _reply_rows(cache, rp_va, config)
+    reply, reply_c, reply_search = fit_multiclass(
         x_rp_tr,
         rp_tr["reply_stance"].to_numpy(),
         x_rp_va,
         rp_va["reply_stance"].to_numpy(),
-        config,
+        c_grid=config.c_grid,
+        seed=config.seed,
         weights=_feedback_weights(rp_tr, config),
     )
     reply_probs = ordered(reply.classes_, reply.predict_proba(x_rp_va), REPLY_LABELS)
@@ -281,6 +321,10 @@ def train(
         stance=stance,
         reply_stance=reply,
         stance_topics=topics,
+        stance_topic_heads=tuple(sorted(topic_heads.items())),
+        sentence_windows=config.sentence_windows,
+        reply_parent_weight=config.reply_parent_weight,
+        reply_cues=config.reply_cues,
     )
     decision = {
         "stance": {"class_bias": stance_bias, "rule": BIAS_RULE},
@@ -351,65 +395,47 @@ def _decide(probs: np.ndarray, bias: Mapping[str, float], labels: Sequence[str])
     return [labels[int(b)] for b in decide(probs, bias, labels)]
 
 
-class _Vectors:
-    """Feature rows of every distinct string in the data, computed once."""
+def _fit_topic_heads(
+    cache: Vectors, st_tr: pd.DataFrame, st_va: pd.DataFrame, config: TrainConfig
+) -> tuple[dict[str, LogisticRegression], dict[str, Any]]:
+    """A stance head of its own for each topic with enough training and validation rows.
 
-    def __init__(self, features: TextFeatures) -> None:
-        self.features = features
-        self.index: dict[str, int] = {}
-        self.normalised: list[str] = []
-        self.matrix: sp.csr_matrix | None = None
-
-    def add(self, frame: pd.DataFrame) -> None:
-        strings: dict[str, None] = {}
-        for column in ("text", "parent_text", "topic"):
-            for value in frame[column].dropna():
-                if value and value not in self.index:
-                    strings[value] = None
-        new = list(strings)
-        normalised = self.features.normalise_all(new)
-        block = self.features.transform_normalised(new, normalised)
-        start = len(self.index)
-        for i, value in enumerate(new):
-            self.index[value] = start + i
-        self.normalised.extend(normalised)
-        self.matrix = (
-            block if self.matrix is None else sp.vstack([self.matrix, block], format="csr")
-        )
-
-    def rows(self, values: pd.Series) -> sp.csr_matrix:
-        assert self.matrix is not None
-        return self.matrix[[self.index[v] for v in values]]
-
-    def stance(self, frame: pd.DataFrame, topics: frozenset[str]) -> sp.csr_matrix:
-        return stance_matrix(
-            self.features,
-            self.rows(frame["text"]),
-            self.rows(frame["topic"]),
-            [self.normalised[self.index[t]] for t in frame["text"]],
-            list(frame["topic"]),
-            topics,
-        )
-
-    def reply(self, frame: pd.DataFrame) -> sp.csr_matrix:
-        return reply_matrix(
-            self.features, self.rows(frame["text"]), self.rows(frame["parent_text"])
-        )
+    One joint model shares its char and word weights across topics, so a phrase that is
+    "against" for one topic ("pro-life") pulls the others; the per-target models that won
+    SemEval-2016 Task 6 do not share. C is chosen per topic on its validation rows by the
+    task's own metric (mean F1 of favor and against).
+    """
+    heads: dict[str, LogisticRegression] = {}
+    search: dict[str, Any] = {}
+    tr_keys = st_tr["topic"].map(topic_key)
+    va_keys = st_va["topic"].map(topic_key)
+    for key, group in st_tr.groupby(tr_keys):
+        val_group = st_va[va_keys == key]
+        if len(group) < config.topic_head_rows or len(val_group) < 20:
+            continue
+        scores: dict[str, float] = {}
+        fitted: dict[float, LogisticRegression] = {}
+        for c_value in config.topic_c_grid:
+            model = logistic(c_value, config.seed, balanced=True).fit(
+                cache.rows(group["text"]), group["stance"].to_numpy()
+            )
+            predicted = model.predict(cache.rows(val_group["text"]))
+            scores[str(c_value)] = tweeteval_stance_metric(
+                val_group["stance"].tolist(), [str(p) for p in predicted]
+            )
+            fitted[c_value] = model
+        best = max(config.topic_c_grid, key=lambda c: scores[str(c)])
+        heads[str(key)] = fitted[best]
+        search[str(key)] = {"C": best, "C_search": scores, "train": int(len(group))}
+    return heads, search
 
 
-def _source_weights(frame: pd.DataFrame, config: TrainConfig) -> np.ndarray:
-    feedback = (frame["source"] == FEEDBACK_SOURCE).to_numpy()
-    if not config.source_balance and not feedback.any():
-        return np.ones(len(frame))
-    if config.source_balance:
-        sizes = frame["source"].map(frame["source"].value_counts())
-        weights: np.ndarray = 1.0 / np.sqrt(sizes.to_numpy(dtype=np.float64))
-    else:
-        weights = np.ones(len(frame))
-    weights[feedback] *= config.feedback_weight
-    # The mean weight stays 1, so C means the same with and without feedback rows.
-    scaled: np.ndarray = weights * (len(frame) / weights.sum())
-    return scaled
+def _reply_rows(cache: Vectors, frame: pd.DataFrame, config: TrainConfig) -> sp.csr_matrix:
+    """The reply head's matrix of `frame`, as the bundle's reply settings build it."""
+    cues: dict[str, Any] = {}
+    if config.reply_cues:
+        cues = {"texts": list(frame["text"]), "parents": list(frame["parent_text"])}
+    return cache.reply(frame, parent_weight=config.reply_parent_weight, **cues)
 
 
 def _feedback_count(rows: pd.DataFrame) -> dict[str, int]:
@@ -424,78 +450,6 @@ def _feedback_weights(frame: pd.DataFrame, config: TrainConfig) -> np.ndarray | 
     if not feedback.any():
         return None
     return np.where(feedback, config.feedback_weight, 1.0)
-
-
-def _fit_calibrated(
-    x_tr: sp.csr_matrix,
-    y_tr: np.ndarray,
-    x_va: sp.csr_matrix,
-    y_va: np.ndarray,
-    weights: np.ndarray,
-    config: TrainConfig,
-) -> tuple[CalibratedClassifierCV, float, dict[str, float]]:
-    """Pick C by validation average precision, then calibrate the chosen model on validation.
-
-    Cross-validated calibration on the training rows was tried first and left the test
-    probabilities far too flat: the training sources are reweighted and mixed differently
-    from any held-out data, so the calibration map is fitted on the validation rows instead
-    (Platt scaling on held-out data). Thresholds are chosen on the same rows, which is
-    harmless because the map is monotone.
-    """
-    from sklearn.metrics import average_precision_score
-
-    search: dict[str, float] = {}
-    fitted: dict[float, LogisticRegression] = {}
-    for c_value in config.c_grid:
-        plain = _logistic(c_value, config).fit(x_tr, y_tr, sample_weight=weights)
-        fitted[c_value] = plain
-        search[str(c_value)] = float(average_precision_score(y_va, plain.predict_proba(x_va)[:, 1]))
-    best_c = float(max(config.c_grid, key=lambda c: search[str(c)]))
-    return _calibrate(fitted[best_c], x_va, y_va), best_c, search
-
-
-def _calibrate(model: LogisticRegression, x_va: sp.csr_matrix, y_va: np.ndarray) -> Any:
-    """One sigmoid map fitted on all validation predictions of the frozen model.
-
-    A frozen model needs no training rows, so the one "split" puts every validation row on
-    the calibration side (a k-fold split would fail on tiny classes and fit k maps).
-    """
-    every_row = [(np.arange(0), np.arange(x_va.shape[0]))]
-    calibrated = CalibratedClassifierCV(
-        FrozenEstimator(model), method="sigmoid", cv=every_row, ensemble=False
-    )
-    return calibrated.fit(x_va, y_va)
-
-
-def _fit_multiclass(
-    x_tr: sp.csr_matrix,
-    y_tr: np.ndarray,
-    x_va: sp.csr_matrix,
-    y_va: np.ndarray,
-    config: TrainConfig,
-    *,
-    weights: np.ndarray | None = None,
-) -> tuple[CalibratedClassifierCV, float, dict[str, float]]:
-    """Pick C by validation macro-F1 (balanced classes), then calibrate on validation."""
-    labels = sorted(set(y_tr))
-    search: dict[str, float] = {}
-    fitted: dict[float, LogisticRegression] = {}
-    for c_value in config.c_grid:
-        plain = _logistic(c_value, config, balanced=True).fit(x_tr, y_tr, sample_weight=weights)
-        fitted[c_value] = plain
-        search[str(c_value)] = macro_f1(list(y_va), list(plain.predict(x_va)), labels)
-    best_c = float(max(config.c_grid, key=lambda c: search[str(c)]))
-    return _calibrate(fitted[best_c], x_va, y_va), best_c, search
-
-
-def _logistic(c_value: float, config: TrainConfig, *, balanced: bool = False) -> LogisticRegression:
-    return LogisticRegression(
-        C=c_value,
-        solver="liblinear" if not balanced else "lbfgs",
-        max_iter=3000,
-        class_weight="balanced" if balanced else None,
-        random_state=config.seed,
-    )
 
 
 def _by_source(
@@ -545,6 +499,7 @@ def build_manifest(
     repo: Path,
     dedupe: Mapping[str, Any],
     feedback: Sequence[Mapping[str, Any]] = (),
+    generated: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a new bundle (test metrics are added by `add_test_metrics`).
 
@@ -566,6 +521,7 @@ def build_manifest(
         "dedupe": dict(dedupe),
         "datasets": list(data_files),
         "feedback": [dict(entry) for entry in feedback],
+        "generated": dict(generated or {}),
     }
 
 

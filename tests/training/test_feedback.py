@@ -24,7 +24,8 @@ from training.feedback import (
     read_feedback,
 )
 from training.report import write_report
-from training.train import TrainConfig, _source_weights, build_manifest, train, write_bundle
+from training.fitting import source_weights
+from training.train import TrainConfig, build_manifest, train, write_bundle
 
 runner = CliRunner()
 
@@ -236,16 +237,22 @@ def test_feedback_that_repeats_a_test_or_validation_text_is_dropped(tmp_path: Pa
 
 def test_feedback_rows_weigh_more_than_a_public_source_of_the_same_size() -> None:
     frame = pd.DataFrame({"source": ["a"] * 4 + ["feedback"] * 4 + ["big"] * 400})
-    weights = _source_weights(frame, TrainConfig())
+    weights = _weights(frame, TrainConfig())
     assert weights.mean() == pytest.approx(1.0)
     assert weights[4] / weights[0] == pytest.approx(TrainConfig().feedback_weight)
     assert weights[4] / weights[-1] == pytest.approx(TrainConfig().feedback_weight * 10)
-    plain = _source_weights(frame, TrainConfig(source_balance=False, feedback_weight=2.0))
+    plain = _weights(frame, TrainConfig(source_balance=False, feedback_weight=2.0))
     assert plain[4] / plain[0] == pytest.approx(2.0)
     public_only = frame[frame["source"] != "feedback"]
     np.testing.assert_allclose(
-        _source_weights(public_only, TrainConfig()),
-        _source_weights(public_only, TrainConfig(feedback_weight=99.0)),
+        _weights(public_only, TrainConfig()),
+        _weights(public_only, TrainConfig(feedback_weight=99.0)),
+    )
+
+
+def _weights(frame: pd.DataFrame, config: TrainConfig) -> np.ndarray:
+    return source_weights(
+        frame, balance=config.source_balance, feedback_weight=config.feedback_weight
     )
 
 
