@@ -23,8 +23,8 @@ from training.feedback import (
     load_feedback,
     read_feedback,
 )
-from training.report import write_report
 from training.fitting import source_weights
+from training.report import write_report
 from training.train import TrainConfig, build_manifest, train, write_bundle
 
 runner = CliRunner()
