@@ -33,6 +33,8 @@ HATE_TARGETS = (
 )
 STANCE_LABELS = ("favor", "against", "none")
 REPLY_LABELS = ("agree", "disagree", "query", "comment")
+# HateXplain's and Davidson et al.'s three annotator classes: hateful is also offensive.
+SEVERITY_LABELS = ("normal", "offensive", "hateful")
 LABEL_SCHEMA = {
     "version": 1,
     "hate": {"kind": "binary", "target": list(HATE_TARGETS)},
@@ -40,6 +42,7 @@ LABEL_SCHEMA = {
     "conspiracy": {"kind": "binary"},
     "stance": {"kind": "multiclass", "labels": list(STANCE_LABELS), "needs": "topic"},
     "reply_stance": {"kind": "multiclass", "labels": list(REPLY_LABELS), "needs": "parent_text"},
+    "severity": {"kind": "multiclass", "labels": list(SEVERITY_LABELS)},
 }
 
 
@@ -68,6 +71,9 @@ class Bundle:
     # `reply_cues` (bundles before these read the parent at weight 1, without cues).
     reply_parent_weight: float = 1.0
     reply_cues: bool = False
+    # One three-class head (SEVERITY_LABELS) over the whole text's features, trained where
+    # annotators chose among the three; None in bundles before it.
+    severity: Any = None
 
 
 def stance_matrix(
@@ -250,6 +256,7 @@ class CompiledBundle:
     stance: LinearHead
     reply_stance: LinearHead
     stance_topics: dict[str, LinearHead] = field(default_factory=dict)
+    severity: LinearHead | None = None
 
 
 def compile_bundle(bundle: Bundle) -> CompiledBundle:
@@ -260,6 +267,7 @@ def compile_bundle(bundle: Bundle) -> CompiledBundle:
         stance=compile_head(bundle.stance),
         reply_stance=compile_head(bundle.reply_stance),
         stance_topics={key: compile_head(model) for key, model in bundle.stance_topic_heads},
+        severity=compile_head(bundle.severity) if bundle.severity is not None else None,
     )
 
 

@@ -29,6 +29,7 @@ from app.features import READABLE_SCHEMAS
 from app.heads import (
     BINARY_HEADS,
     REPLY_LABELS,
+    SEVERITY_LABELS,
     STANCE_LABELS,
     Bundle,
     CompiledBundle,
@@ -312,4 +313,14 @@ def _class_bias(manifest: Mapping[str, Any], where: Path) -> dict[str, dict[str,
                 f"{', '.join(labels)}"
             )
         out[head] = {label: float(bias[label]) for label in labels}
+    # Bundles before the severity head have no entry for it; one that has must be whole.
+    entry = table.get("severity")
+    if entry is not None:
+        bias = entry.get("class_bias") if isinstance(entry, dict) else None
+        if not isinstance(bias, dict) or set(bias) != set(SEVERITY_LABELS):
+            raise ModelArtifactError(
+                f"{where}: decision.severity.class_bias must give one number for each of "
+                f"{', '.join(SEVERITY_LABELS)}"
+            )
+        out["severity"] = {label: float(bias[label]) for label in SEVERITY_LABELS}
     return out

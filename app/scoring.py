@@ -30,6 +30,7 @@ from app.features import thread_frame, topic_key
 from app.heads import (
     BINARY_HEADS,
     REPLY_LABELS,
+    SEVERITY_LABELS,
     STANCE_LABELS,
     LinearHead,
     decide,
@@ -55,6 +56,9 @@ OUTPUT_COLUMNS = (
     "toxic_flag",
     "conspiracy",
     "conspiracy_flag",
+    "severity",
+    "severity_p",
+    *(f"p_severity_{label}" for label in SEVERITY_LABELS),
     "stance",
     "stance_p",
     *(f"p_stance_{label}" for label in STANCE_LABELS),
@@ -196,6 +200,7 @@ def _score_columns(
         dtype=np.float64,
     )
 
+    _severity(model, out, x_text)
     _stance(model, out, x_text, matrix, unique, normalised, text_rows, topics)
     _reply(model, out, x_text, matrix, unique, texts, parents)
 
@@ -423,6 +428,16 @@ def _stance(
                     topic_head.classes, topic_head.predict_proba(x_text[rows]), STANCE_LABELS
                 )
     _decide(out, "stance", "p_stance", probs, STANCE_LABELS, model.class_bias["stance"])
+
+
+def _severity(model: LoadedModel, out: dict[str, Any], x_text: sp.csr_matrix) -> None:
+    """Fill the severity columns (None and NaN for bundles without the head)."""
+    head = model.compiled.severity
+    probs = np.full((x_text.shape[0], len(SEVERITY_LABELS)), np.nan)
+    bias = model.class_bias.get("severity") or dict.fromkeys(SEVERITY_LABELS, 0.0)
+    if head is not None:
+        probs = ordered(head.classes, head.predict_proba(x_text), SEVERITY_LABELS)
+    _decide(out, "severity", "p_severity", probs, SEVERITY_LABELS, bias)
 
 
 def _reply(

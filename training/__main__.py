@@ -117,6 +117,33 @@ def ablate_command(
     typer.echo(str(out))
 
 
+@app.command("ablate-training")
+def ablate_training_command(
+    data_dir: DataDir,
+    sample: Annotated[
+        int, typer.Option("--sample", min=100, help="Rows per dataset split for every variant.")
+    ] = 3_000,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the JSON (and .md beside it).")
+    ] = REPO_ROOT / "reports" / "training-ablation.json",
+) -> None:
+    """Train the pipeline with each model-v2 change left out; validation, suite and speed."""
+    import json
+
+    from training.ablation_training import render, run_training_ablation
+
+    try:
+        results = run_training_ablation(
+            data_dir, sample=sample, progress=lambda m: typer.echo(m, err=True)
+        )
+    except AppError as exc:
+        _fail(exc)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"sample": sample, "variants": results}, indent=2) + "\n")
+    out.with_suffix(".md").write_text(render(results, sample=sample), encoding="utf-8")
+    typer.echo(str(out))
+
+
 @registry_app.command("table")
 def table_command(registry: RegistryPath = DEFAULT_REGISTRY) -> None:
     """Print the README's markdown table of datasets, rendered from the registry."""

@@ -32,12 +32,21 @@ def render_card(manifest: Mapping[str, Any]) -> str:
         "## Model",
         "",
         "One normalisation (steps: " + ", ".join(manifest.get("normalisation_steps", [])) + ")",
-        "feeds word 1-2-gram and character 2-5-gram TF-IDF plus case/punctuation shape features,",
-        "shared by every head. Each head is a logistic regression; probabilities are calibrated",
-        "on the validation rows (sigmoid). Rows of VAST (all three binary heads) and DEBAGREEMENT",
-        "(conspiracy) count as presumed negatives. Stance adds topic x word features",
-        "and text-topic similarity; reply stance adds the parent's words and reply-parent",
-        "similarity. Evidence for a flag is the words whose n-grams added most to its score.",
+        "feeds word 1-2-gram and character 2-5-gram TF-IDF, shape features (case, punctuation,",
+        "length, texts without letters) and a hashed block of the words of sentences that name",
+        "a protected group and of words under a negation, shared by every head. Each head is a",
+        "logistic regression. Hate, toxic and conspiracy score the whole comment and each",
+        "sentence window and keep the highest decision, so a polite opening cannot hide a",
+        "hateful sentence; their sigmoid calibration, C and threshold are fitted on those",
+        "highest decisions of the validation rows. Severity (normal / offensive / hateful) is",
+        "one three-class head learned where annotators chose among the three (HateXplain,",
+        "Davidson). Stance adds topic x word features and text-topic similarity, and topics",
+        "with enough data have a head of their own; reply stance adds the parent's words at",
+        "half weight, reply-parent similarity and structure cues (question, agreement and",
+        "negation words, URL, length). Training adds generated rows (`training.augment`:",
+        "template families, stated stereotypes, identity swaps, typos, dilution) to the train",
+        "split only. Evidence for a flag is the words whose n-grams added most to its score,",
+        "in the sentence that raised it.",
         "",
         "## Thresholds (chosen on validation data)",
         "",
@@ -73,7 +82,7 @@ def render_card(manifest: Mapping[str, Any]) -> str:
         entry = validation.get(head, {})
         flat_val[f"{head}_auroc"] = entry.get("auroc")
         flat_val[f"{head}_f1"] = entry.get("f1")
-    for name in ("stance", "reply_stance"):
+    for name in ("severity", "stance", "reply_stance"):
         flat_val[f"{name}_macro_f1"] = validation.get(name, {}).get("macro_f1")
     for key in sorted(set(flat_val) | set(test)):
         lines.append(f"| {key} | {_fmt(flat_val.get(key, ''))} | {_fmt(test.get(key, ''))} |")
@@ -90,6 +99,8 @@ def render_card(manifest: Mapping[str, Any]) -> str:
         "  small; hate targets are learned from the few sets that name them.",
         "- A linear model over n-grams cannot follow long arguments, sarcasm, or who a pronoun",
         "  means; coded language that is new after training is not seen.",
+        "- The behavioural suite (`tests/behaviour/`) shows per functionality what is still",
+        "  missed; the report lists every failed case.",
         "- Stance toward an arbitrary article title relies on generic features: the",
         "  topic-specific weights exist only for the training topics.",
         "",

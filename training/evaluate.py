@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.heads import REPLY_LABELS, STANCE_LABELS
+from app.heads import REPLY_LABELS, SEVERITY_LABELS, STANCE_LABELS
 from app.registry import LoadedModel
 from app.scoring import score_frame, score_thread
 from app.threads import parse
@@ -31,12 +31,15 @@ from training.behaviour import (
 from training.behaviour import summary as behaviour_summary
 from training.evasion import run_probe
 from training.metrics import (
+    HATEXPLAIN_LABELS,
     IDENTITY_TERMS,
     bias_metrics,
     binary_metrics,
     final_bias_score,
+    hatexplain_class_metrics,
     hatexplain_metrics,
     identity_columns,
+    macro_f1_of,
     multiclass_metrics,
     tweeteval_stance_metric,
 )
@@ -127,9 +130,24 @@ def headline_metrics(model: LoadedModel, scored: pd.DataFrame) -> dict[str, Any]
         truth = np.where(
             hx["hate"] == 1, "hatespeech", np.where(hx["toxic"] == 1, "offensive", "normal")
         )
-        out["hatexplain"] = hatexplain_metrics(
+        from_binary = hatexplain_metrics(
             truth.tolist(), hx["pred_hate"], hx["pred_toxic"], thresholds
         )
+        out["hatexplain"] = from_binary
+        severity = hx[[f"pred_p_severity_{label}" for label in SEVERITY_LABELS]]
+        if "pred_p_severity_normal" in hx and severity.notna().all().all():
+            # The bundle's own three-class head answers HateXplain's question directly;
+            # the figures read off the two binary heads stay beside it.
+            names = dict(zip(SEVERITY_LABELS, HATEXPLAIN_LABELS, strict=True))
+            out["hatexplain"] = {
+                **hatexplain_class_metrics(
+                    truth.tolist(),
+                    severity.to_numpy(dtype=np.float64),
+                    [names[str(label)] for label in hx["pred_severity"]],
+                ),
+                "from": "severity head",
+                "binary_heads": from_binary,
+            }
 
     out["hate_hard_negatives"] = {
         tag: _flag_rate(
@@ -166,9 +184,14 @@ def headline_metrics(model: LoadedModel, scored: pd.DataFrame) -> dict[str, Any]
         )
     rp = trainable[trainable["reply_stance"].notna() & trainable["pred_reply_stance"].notna()]
     for source, group in rp.groupby("source"):
-        out[f"reply_stance_{source}"] = multiclass_metrics(
-            group["reply_stance"].tolist(), group["pred_reply_stance"].tolist(), REPLY_LABELS
-        )
+        reply_truth = [str(v) for v in group["reply_stance"]]
+        predicted = [str(v) for v in group["pred_reply_stance"]]
+        used = [label for label in REPLY_LABELS if label in set(reply_truth)]
+        out[f"reply_stance_{source}"] = {
+            **multiclass_metrics(reply_truth, predicted, REPLY_LABELS),
+            # Over the labels the source uses: DEBAGREEMENT has no "query".
+            "macro_f1_own_labels": macro_f1_of(reply_truth, predicted, REPLY_LABELS, used),
+        }
     return out
 
 
@@ -385,6 +408,9 @@ def summary(metrics: Mapping[str, Any]) -> dict[str, float]:
         out["tweeteval_stance"] = float(head["tweeteval_stance"]["official"])
     if "reply_stance_rumoureval2019" in head:
         out["rumoureval_macro_f1"] = float(head["reply_stance_rumoureval2019"]["macro_f1"])
+    if "reply_stance_debagreement" in head:
+        entry = head["reply_stance_debagreement"]
+        out["debagreement_macro_f1"] = float(entry.get("macro_f1_own_labels", entry["macro_f1"]))
     for name in ("hate", "toxic", "conspiracy"):
         entry = head.get(name, {}).get("all")
         if entry:

@@ -373,6 +373,19 @@ def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
     return float(f1.mean())
 
 
+def macro_f1_of(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], of: Sequence[str]
+) -> float:
+    """Mean F1 of the classes `of`, predictions ranging over all of `labels`.
+
+    For a source that never uses some label (DEBAGREEMENT has no "query"), predicting that
+    label is an error on its true class, not a class of its own to average over.
+    """
+    true_idx, pred_idx, names = _label_inputs(y_true, y_pred, labels)
+    _, _, f1 = _per_class(_confusion(true_idx, pred_idx, len(names)))
+    return float(np.mean([f1[list(names).index(label)] for label in of]))
+
+
 def multiclass_metrics(
     y_true: Sequence[str],
     y_pred: Sequence[str],
@@ -497,6 +510,29 @@ def hatexplain_metrics(
         "hatespeech",
         np.where(toxic >= thresholds["toxic"], "offensive", "normal"),
     ).tolist()
+    result = multiclass_metrics(y_true, y_pred, HATEXPLAIN_LABELS, proba=scores)
+    true_idx, _, _ = _label_inputs(y_true, y_pred, HATEXPLAIN_LABELS)
+    result["auroc_ovr"] = result.pop("auroc")
+    result["auroc"] = _ovo_macro_auc(true_idx, scores, len(HATEXPLAIN_LABELS))
+    return result
+
+
+def hatexplain_class_metrics(
+    y_true: Sequence[str], proba: ArrayLike, y_pred: Sequence[str]
+) -> dict[str, Any]:
+    """HateXplain 3-class metrics of a native three-class head, as `hatexplain_metrics`.
+
+    `proba` columns are (normal, offensive, hatespeech) and rows sum to 1; `y_pred` is the
+    head's own decision (its class biases applied), in HATEXPLAIN_LABELS.
+    """
+    scores = np.asarray(proba, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape != (len(y_true), len(HATEXPLAIN_LABELS)):
+        raise MetricError(
+            f"proba must have one row per label and {len(HATEXPLAIN_LABELS)} columns; "
+            f"got {scores.shape} for {len(y_true)} rows"
+        )
+    if not np.all(np.isfinite(scores)):
+        raise MetricError("proba must be finite")
     result = multiclass_metrics(y_true, y_pred, HATEXPLAIN_LABELS, proba=scores)
     true_idx, _, _ = _label_inputs(y_true, y_pred, HATEXPLAIN_LABELS)
     result["auroc_ovr"] = result.pop("auroc")

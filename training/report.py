@@ -29,6 +29,11 @@ BASELINE_ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "RumourEval 2019 reply stance macro-F1",
         ("reply_stance_rumoureval2019",),
     ),
+    (
+        "debagreement_macro_f1",
+        "DEBAGREEMENT (Reddit) reply stance macro-F1, agree/disagree/neutral",
+        ("reply_stance_debagreement",),
+    ),
     ("hate_auroc", "hate AUROC", ("hate", "all")),
     ("hate_f1", "hate F1", ("hate", "all")),
     ("toxic_auroc", "toxic AUROC", ("toxic", "all")),

@@ -164,6 +164,11 @@ def evaluate_bundle(
     result = evaluate(
         model, frame, peers=peers, seed_page=seed_page, baseline=old, progress=progress
     )
+    ablation = out_dir / "training-ablation.json"
+    if ablation.is_file():
+        # Written by `python -m training ablate-training`: the same for every bundle of the
+        # pipeline version it measured, so it is read, not rerun, by each evaluation.
+        result = {**result, "ablation": json.loads(ablation.read_text())["variants"]}
     return write_report(model, result, out_dir / model.version)
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.heads import REPLY_LABELS, STANCE_LABELS
+from app.heads import REPLY_LABELS, SEVERITY_LABELS, STANCE_LABELS
 
 # Generous static caps: the configured limits (20 KB a text by default) are checked in the
 # route so the message can quote them; these only stop pathological bodies early.
@@ -109,6 +109,11 @@ class ScoredComment(BaseModel):
         description="The heads whose probability reached the threshold in the manifest."
     )
     hate_target: Target | None = Field(description="Only when the hate flag is raised.")
+    severity: Label | None = Field(
+        default=None,
+        description=f"One of {', '.join(SEVERITY_LABELS)} (HateXplain's three classes); null "
+        "for models without this head.",
+    )
     stance: Label | None = Field(
         description=f"Toward the topic: one of {', '.join(STANCE_LABELS)}; null without topic."
     )
@@ -167,6 +172,7 @@ def scored_comment(record: Mapping[Any, Any], comment_id: str | None) -> dict[st
     target = record.get("hate_target")
     stance = record.get("stance")
     reply = record.get("reply_stance")
+    severity = record.get("severity")
     return {
         "id": comment_id,
         "model_version": record["model_version"],
@@ -174,6 +180,17 @@ def scored_comment(record: Mapping[Any, Any], comment_id: str | None) -> dict[st
         "flags": [head for head in heads if bool(record[f"{head}_flag"])],
         "hate_target": (
             {"label": target, "p": _float(record.get("hate_target_p"))} if target else None
+        ),
+        "severity": (
+            {
+                "label": severity,
+                "p": _float(record.get("severity_p")),
+                "probabilities": {
+                    label: _float(record.get(f"p_severity_{label}")) for label in SEVERITY_LABELS
+                },
+            }
+            if severity
+            else None
         ),
         "stance": (
             {

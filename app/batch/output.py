@@ -43,7 +43,9 @@ from app.batch.spec import BatchError, Format, OnError, ResumeError, RowError
 from app.scoring import OUTPUT_COLUMNS
 
 # Score columns that are not probabilities; `*_flag` columns are booleans.
-TEXT_COLUMNS = frozenset({"hate_target", "stance", "reply_stance", "evidence", "model_version"})
+TEXT_COLUMNS = frozenset(
+    {"hate_target", "severity", "stance", "reply_stance", "evidence", "model_version"}
+)
 # Rows per row group of a merged Parquet output: a reader-friendly size, bounded memory.
 MERGE_ROWS = 65_536
 

@@ -19,10 +19,12 @@ from training.metrics import (
     bootstrap_ci,
     final_bias_score,
     generalized_mean_bias_auc,
+    hatexplain_class_metrics,
     hatexplain_metrics,
     hatexplain_scores,
     identity_columns,
     macro_f1,
+    macro_f1_of,
     multiclass_metrics,
     pick_threshold,
     reliability_table,
@@ -406,6 +408,26 @@ def test_hatexplain_metrics_rejects_bad_inputs(
 ) -> None:
     with pytest.raises(MetricError, match=message):
         hatexplain_metrics(y_true, hate, toxic, thresholds)
+
+
+def test_hatexplain_class_metrics_read_a_three_class_head() -> None:
+    # The same class scores as the binary-head derivation give the same AUROC.
+    scores = hatexplain_scores(HX_HATE, HX_TOXIC)
+    pred = ["normal", "offensive", "hatespeech", "offensive", "hatespeech"]
+    m = hatexplain_class_metrics(HX_TRUE, scores, pred)
+    assert m["macro_f1"] == pytest.approx(11 / 18)
+    assert m["auroc"] == pytest.approx(
+        hatexplain_metrics(HX_TRUE, HX_HATE, HX_TOXIC, HX_THRESHOLDS)["auroc"]
+    )
+    with pytest.raises(MetricError, match="one row per label"):
+        hatexplain_class_metrics(HX_TRUE, scores[:, :2], pred)
+
+
+def test_macro_f1_of_averages_the_named_classes_only() -> None:
+    # Truth never uses "q"; predicting it is a miss on "a" (F1 a = 2/3, b = 1).
+    truth = ["a", "a", "b"]
+    pred = ["a", "q", "b"]
+    assert macro_f1_of(truth, pred, ["a", "b", "q"], ["a", "b"]) == pytest.approx((2 / 3 + 1) / 2)
 
 
 # --- TweetEval stance -------------------------------------------------------------------------

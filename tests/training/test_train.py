@@ -2,11 +2,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from app.registry import LoadedModel, load
 from tests.conftest import SHARED, shared_file
-from training.train import THRESHOLD_RULES, TrainConfig, tune_bias
+from training.train import THRESHOLD_RULES, TrainConfig, severity_rows, tune_bias
 
 
 def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedModel) -> None:
@@ -47,6 +48,34 @@ def test_tune_bias_recovers_a_shifted_class() -> None:
     assert np.log(0.2) + bias["b"] < np.log(0.8)
 
 
+def test_grouped_bias_serves_the_small_source_too() -> None:
+    # A large source where "b" is rare and a small one where it is common: pooled macro-F1
+    # barely moves with b's offset, the mean of the two sources' figures does.
+    big_truth = ["a"] * 900 + ["b"] * 10
+    big = np.array([[0.9, 0.1]] * 900 + [[0.7, 0.3]] * 10)
+    small_truth = ["a"] * 20 + ["b"] * 80
+    small = np.array([[0.75, 0.25]] * 20 + [[0.65, 0.35]] * 80)
+    probs = np.vstack([big, small])
+    truth = big_truth + small_truth
+    groups = [np.arange(1010) < 910, np.arange(1010) >= 910]
+    grouped = tune_bias(probs, truth, ["a", "b"], groups=groups)
+    # b must win wherever its probability is .3 or .35, and lose at .1.
+    assert np.log(0.3) + grouped["b"] > np.log(0.7)
+    assert np.log(0.1) + grouped["b"] < np.log(0.9)
+
+
+def test_severity_rows_read_three_classes_from_hate_and_toxic() -> None:
+    rows = pd.DataFrame(
+        {
+            "source": ["hatexplain", "hatexplain", "hatexplain", "davidson", "ethos", "davidson"],
+            "hate": [1.0, 0.0, 0.0, 1.0, 1.0, None],
+            "toxic": [1.0, 1.0, 0.0, 1.0, 1.0, 1.0],
+        }
+    )
+    out = severity_rows(rows, ("hatexplain", "davidson"))
+    assert out["severity"].tolist() == ["hateful", "offensive", "normal", "hateful"]
+
+
 @pytest.mark.datasets
 @pytest.mark.slow
 def test_a_small_sample_of_the_real_datasets_trains_into_a_loadable_bundle(
@@ -68,5 +97,7 @@ def test_a_small_sample_of_the_real_datasets_trains_into_a_loadable_bundle(
     assert {d["dataset"] for d in manifest["datasets"]} >= {"hatexplain", "rumoureval2019"}
     assert all(len(d["sha256"]) == 64 for d in manifest["datasets"])
     assert "hatexplain_macro_f1" in manifest["metrics"]["test"]
+    assert set(manifest["decision"]["severity"]["class_bias"]) == {"normal", "offensive", "hateful"}
+    assert model.compiled.severity is not None
     card = (version_dir / "card.md").read_text()
     assert "## Intended use" in card and model.version in card
