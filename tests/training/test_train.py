@@ -7,7 +7,13 @@ import pytest
 
 from app.registry import LoadedModel, load
 from tests.conftest import SHARED, shared_file
-from training.train import THRESHOLD_RULES, TrainConfig, severity_rows, tune_bias
+from training.train import (
+    THRESHOLD_RULES,
+    TrainConfig,
+    _cap_critical,
+    severity_rows,
+    tune_bias,
+)
 
 
 def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedModel) -> None:
@@ -26,7 +32,7 @@ def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedM
         assert manifest[key], key
     for head in ("hate", "toxic", "conspiracy"):
         entry = manifest["thresholds"][head]
-        assert entry["rule"] == THRESHOLD_RULES[head]
+        assert entry["rule"].startswith(THRESHOLD_RULES[head])
         assert 0.0 <= entry["threshold"] <= 1.0
         assert entry["validation"]["n"] > 0
     assert manifest["metrics"]["validation"]["hate"]["auroc"] > 0.5
@@ -62,6 +68,23 @@ def test_grouped_bias_serves_the_small_source_too() -> None:
     # b must win wherever its probability is .3 or .35, and lose at .1.
     assert np.log(0.3) + grouped["b"] > np.log(0.7)
     assert np.log(0.1) + grouped["b"] < np.log(0.9)
+
+
+def test_the_conspiracy_threshold_is_raised_until_few_critical_rows_are_flagged() -> None:
+    # 10 critical negatives scored .1 .. 1.0, 2 positives at .95; a cap of .2 allows 2 of the
+    # critical rows (.9 and 1.0) to be flagged, so the threshold must exceed .8.
+    critical = np.round(np.arange(1, 11) / 10, 2)
+    p = np.concatenate([critical, [0.95, 0.95]])
+    y = np.array([0] * 10 + [1, 1])
+    rows = pd.DataFrame({"tag": ["critical"] * 10 + [None, None]})
+    config = TrainConfig(critical_fpr_cap=0.2)
+    threshold, at, rule = _cap_critical(rows, y, p, 0.5, {"threshold": 0.5}, "best_f1", config)
+    assert 0.8 < threshold <= 0.9
+    assert at["critical_fpr"] == pytest.approx(0.2)
+    assert rule.startswith("best_f1, raised")
+    # A threshold already above the floor stays.
+    kept, _, _ = _cap_critical(rows, y, p, 0.95, {"threshold": 0.95}, "best_f1", config)
+    assert kept == 0.95
 
 
 def test_severity_rows_read_three_classes_from_hate_and_toxic() -> None:
