@@ -69,6 +69,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         word_max_features=5_000,
         char_max_features=5_000,
         c_grid=(1.0, 8.0),
+        # The fixture's rows have all three severity classes, so the tiny bundle has the head.
+        severity_sources=("tiny",),
     )
     fitted = train(read_training_frame(TINY_TRAINING), config)
     manifest = build_manifest(fitted, config, version="tiny-1", data_files=[], repo=ROOT, dedupe={})

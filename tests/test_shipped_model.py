@@ -95,3 +95,16 @@ def test_evasions_move_the_hate_score_little_and_nonsense_raises_nothing() -> No
         assert entry["within_tolerance"] >= 0.9, (name, entry)
     raised = {name: e["raised"] for name, e in probe["nonsense"].items() if e["raised"]}
     assert not raised
+
+
+def test_every_comment_gets_a_severity_whose_probabilities_sum_to_one(
+    seed_scores: pd.DataFrame,
+) -> None:
+    from app.heads import SEVERITY_LABELS
+
+    assert set(seed_scores["severity"]) <= set(SEVERITY_LABELS)
+    totals = seed_scores[[f"p_severity_{label}" for label in SEVERITY_LABELS]].sum(axis=1)
+    assert totals.to_numpy() == pytest.approx(1.0)
+    # The seed's hateful comments are not read as normal.
+    flagged = seed_scores[seed_scores["hate_flag"]]
+    assert "normal" not in set(flagged["severity"])

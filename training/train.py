@@ -249,43 +249,54 @@ def train(
     sev_tr = severity_rows(train_rows, config.severity_sources)
     sev_va = severity_rows(val_rows, config.severity_sources)
     severity: Any = None
+    severity_bias = dict.fromkeys(SEVERITY_LABELS, 0.0)
     # The head needs all three classes to learn; without them the bundle has none.
-    if set(sev_tr["severity"]) == set(sev_va["severity"]) == set(SEVERITY_LABELS):
+    if set(sev_tr["severity"]) == set(SEVERITY_LABELS):
         x_sev_tr = cache.rows(sev_tr["text"])
-        x_sev_va = cache.rows(sev_va["text"])
-        severity, severity_c, severity_search = fit_multiclass(
-            x_sev_tr,
-            sev_tr["severity"].to_numpy(),
-            x_sev_va,
-            sev_va["severity"].to_numpy(),
-            c_grid=config.c_grid,
-            seed=config.seed,
-            weights=source_weights(
-                sev_tr, balance=config.source_balance, feedback_weight=config.feedback_weight
-            ),
+        sev_weights = source_weights(
+            sev_tr, balance=config.source_balance, feedback_weight=config.feedback_weight
         )
-        sev_probs = ordered(severity.classes_, severity.predict_proba(x_sev_va), SEVERITY_LABELS)
-        severity_bias = tune_bias(
-            sev_probs,
-            sev_va["severity"].tolist(),
-            SEVERITY_LABELS,
-            groups=_bias_groups(sev_va, config.severity_sources),
-        )
-        decided = np.array(_decide(sev_probs, severity_bias, SEVERITY_LABELS))
-        validation["severity"] = {
-            "C": severity_c,
-            "C_search": severity_search,
-            "macro_f1": macro_f1(sev_va["severity"].tolist(), list(decided), SEVERITY_LABELS),
-            "n": int(len(sev_va)),
-            "by_source": {
-                str(source): macro_f1(
-                    group["severity"].tolist(),
-                    list(decided[(sev_va["source"] == source).to_numpy()]),
-                    SEVERITY_LABELS,
-                )
-                for source, group in sev_va.groupby("source")
-            },
-        }
+        if set(sev_va["severity"]) != set(SEVERITY_LABELS):
+            # Validation rows lack a class, so nothing can be calibrated or tuned on them:
+            # the plain model at the first C, with no class biases.
+            severity = logistic(config.c_grid[0], config.seed, balanced=True).fit(
+                x_sev_tr, sev_tr["severity"].to_numpy(), sample_weight=sev_weights
+            )
+        else:
+            x_sev_va = cache.rows(sev_va["text"])
+            severity, severity_c, severity_search = fit_multiclass(
+                x_sev_tr,
+                sev_tr["severity"].to_numpy(),
+                x_sev_va,
+                sev_va["severity"].to_numpy(),
+                c_grid=config.c_grid,
+                seed=config.seed,
+                weights=sev_weights,
+            )
+            sev_probs = ordered(
+                severity.classes_, severity.predict_proba(x_sev_va), SEVERITY_LABELS
+            )
+            severity_bias = tune_bias(
+                sev_probs,
+                sev_va["severity"].tolist(),
+                SEVERITY_LABELS,
+                groups=_bias_groups(sev_va, config.severity_sources),
+            )
+            decided = np.array(_decide(sev_probs, severity_bias, SEVERITY_LABELS))
+            validation["severity"] = {
+                "C": severity_c,
+                "C_search": severity_search,
+                "macro_f1": macro_f1(sev_va["severity"].tolist(), list(decided), SEVERITY_LABELS),
+                "n": int(len(sev_va)),
+                "by_source": {
+                    str(source): macro_f1(
+                        group["severity"].tolist(),
+                        list(decided[(sev_va["source"] == source).to_numpy()]),
+                        SEVERITY_LABELS,
+                    )
+                    for source, group in sev_va.groupby("source")
+                },
+            }
         counts["severity"] = {"train": int(len(sev_tr)), "val": int(len(sev_va))}
 
     progress("training stance")

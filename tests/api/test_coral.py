@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,7 +103,7 @@ def test_a_hateful_comment_is_flagged_and_withheld(client: TestClient) -> None:
     assert action["actionType"] == "FLAG"
     assert action["reason"] == "COMMENT_DETECTED_TOXIC"
     details = action["additionalDetails"]
-    assert details.startswith("threadguard tiny-1: hate 0.")
+    assert re.match(r"threadguard tiny-1: hate [01]\.\d\d \(", details), details
     assert "target jewish" in details and "words: " in details
 
 

@@ -176,9 +176,11 @@ def test_span_annotations_score_each_sentence_with_utf16_offsets(
 def test_score_threshold_leaves_out_low_attributes_and_spans(
     client: TestClient, tiny_model: LoadedModel
 ) -> None:
-    text = f"{BENIGN}. {HATEFUL}"
-    summary, low, high = head_scores(tiny_model, [text, f"{BENIGN}.", HATEFUL], "hate")
-    assert low < summary <= high
+    # Not a training text of the tiny model, so its score is not saturated at 1.
+    hateful = "honestly the jews are vermin"
+    text = f"{BENIGN}. {hateful}"
+    summary, low, high = head_scores(tiny_model, [text, f"{BENIGN}.", hateful], "hate")
+    assert low < summary <= high < 1.0
 
     def scores(threshold: float, spans: bool = False) -> dict[str, Any]:
         attributes = {"IDENTITY_ATTACK": {"scoreThreshold": threshold}, "TOXICITY": {}}

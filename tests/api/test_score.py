@@ -25,6 +25,8 @@ def test_one_comment_has_every_head(client: TestClient, tiny_model: LoadedModel)
     assert body["stance"]["label"] in ("favor", "against", "none")
     assert set(body["stance"]["probabilities"]) == {"favor", "against", "none"}
     assert body["reply_stance"]["label"] in ("agree", "disagree", "query", "comment")
+    assert body["severity"]["label"] in ("normal", "offensive", "hateful")
+    assert sum(body["severity"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert "hate" in body["flags"]
     assert body["hate_target"]["label"] == "jewish"
     assert set(body["evidence"]) == set(body["flags"])
@@ -127,7 +129,8 @@ def test_body_over_the_limit_is_413(sqlite_url: str, tiny_model: LoadedModel) ->
 
 
 def test_hostile_text_is_returned_as_data(client: TestClient) -> None:
-    text = '<script>alert("x")</script> \u202e\u0000 ' + HATEFUL
+    # The override comes last: what follows it is shown reversed, so it reads as nothing.
+    text = '<script>alert("x")</script> ' + HATEFUL + " \u202e\u0000 x"
     body = client.post("/v1/score", json={"text": text}).json()
     assert body["evidence"]
     for spans in body["evidence"].values():
