@@ -388,6 +388,8 @@ def _append_scores(out: Text, pad: str, labels: dict[str, Any]) -> None:
         if head == "hate" and flagged and labels.get("hate_target"):
             text += f" ({labels['hate_target']})"
         parts.append(("⚑ " + text if flagged else text, "bold red" if flagged else "dim"))
+    if labels.get("severity"):
+        parts.append((str(labels["severity"]), "dim"))
     if labels.get("thread_stance"):
         parts.append((f"stance {labels['thread_stance']}", "magenta"))
     if labels.get("reply_stance"):

@@ -41,6 +41,7 @@ from app.heads import (
 from app.registry import LoadedModel, environment, load, save_version
 from app.sentences import MAX_WINDOWS
 from app.textnorm import STEPS
+from training.augment import is_generated
 from training.feedback import SOURCE as FEEDBACK_SOURCE
 from training.fitting import fit_binary, fit_multiclass, logistic, source_weights
 from training.metrics import (
@@ -134,6 +135,11 @@ class TrainConfig:
     # The severity head learns from the sources whose annotators chose among normal,
     # offensive and hateful; elsewhere "not hate" may still be offensive, unknown which.
     severity_sources: tuple[str, ...] = ("hatexplain", "davidson")
+    # Generated rows (train split only) join the severity head's training rows too: their
+    # families say what a blog comment's severity is (an insult of a person is offensive, a
+    # dehumanising sentence about a group hateful), which tweets annotated in context often
+    # do not. Validation stays on the sources above.
+    severity_generated: bool = True
     # Topics with at least this many training rows get a stance head of their own.
     topic_head_rows: int = 200
     topic_c_grid: tuple[float, ...] = (1.0, 4.0)
@@ -246,7 +252,11 @@ def train(
     counts["hate_target"] = {"train": int(len(hate_rows)), "val": int(len(val_target))}
 
     progress("training severity")
-    sev_tr = severity_rows(train_rows, config.severity_sources)
+    sev_tr = severity_rows(
+        train_rows,
+        config.severity_sources,
+        generated=config.severity_generated and bool(config.severity_sources),
+    )
     sev_va = severity_rows(val_rows, config.severity_sources)
     severity: Any = None
     severity_bias = dict.fromkeys(SEVERITY_LABELS, 0.0)
@@ -520,9 +530,15 @@ def _cap_critical(
     )
 
 
-def severity_rows(rows: pd.DataFrame, sources: Sequence[str]) -> pd.DataFrame:
-    """Rows of `sources` labelled for both hate and toxic, with their SEVERITY_LABELS class."""
-    kept = rows[rows["source"].isin(list(sources)) & rows["hate"].notna() & rows["toxic"].notna()]
+def severity_rows(
+    rows: pd.DataFrame, sources: Sequence[str], *, generated: bool = False
+) -> pd.DataFrame:
+    """Rows of `sources` (and, with `generated`, of the generated families) labelled for
+    both hate and toxic, with their SEVERITY_LABELS class."""
+    chosen = rows["source"].isin(list(sources))
+    if generated:
+        chosen |= rows["source"].map(is_generated).astype(bool)
+    kept = rows[chosen & rows["hate"].notna() & rows["toxic"].notna()]
     label = np.where(
         kept["hate"] == 1, "hateful", np.where(kept["toxic"] == 1, "offensive", "normal")
     )
