@@ -126,6 +126,9 @@ def ablate_training_command(
     out: Annotated[
         Path, typer.Option("--out", help="Where to write the JSON (and .md beside it).")
     ] = REPO_ROOT / "reports" / "training-ablation.json",
+    caveat: Annotated[
+        str, typer.Option("--caveat", help="How the run was made, printed with its table.")
+    ] = "",
 ) -> None:
     """Train the pipeline with each model-v2 change left out; validation, suite and speed."""
     import json
@@ -139,8 +142,12 @@ def ablate_training_command(
     except AppError as exc:
         _fail(exc)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"sample": sample, "variants": results}, indent=2) + "\n")
-    out.with_suffix(".md").write_text(render(results, sample=sample), encoding="utf-8")
+    record = {"sample": sample, "caveat": caveat, "variants": results}
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    text = render(results, sample=sample)
+    out.with_suffix(".md").write_text(
+        text + (f"\n**Caveat:** {caveat}\n" if caveat else ""), encoding="utf-8"
+    )
     typer.echo(str(out))
 
 

@@ -221,7 +221,9 @@ def _markdown(model: LoadedModel, metrics: Mapping[str, Any], images: Mapping[st
         lines += _baseline_section(model, metrics)
     lines += behaviour_lines(metrics, _table, _f)
     lines += evasion_lines(metrics, _table, _f)
-    lines += ablation_lines(metrics.get("ablation"), _table, _f)
+    lines += ablation_lines(
+        metrics.get("ablation"), _table, _f, conditions=metrics.get("ablation_conditions")
+    )
 
     lines += ["## Per head (test)", ""]
     rows = []

@@ -117,18 +117,31 @@ def evasion_lines(metrics: Mapping[str, Any], table: Any, fmt: Any) -> list[str]
     return lines
 
 
-def ablation_lines(ablation: Sequence[Mapping[str, Any]] | None, table: Any, fmt: Any) -> list[str]:
+def ablation_lines(
+    ablation: Sequence[Mapping[str, Any]] | None,
+    table: Any,
+    fmt: Any,
+    *,
+    conditions: Mapping[str, Any] | None = None,
+) -> list[str]:
     """The training ablation (validation rows and the suite), if one was run for this model."""
     if not ablation:
         return []
     keys = [key for key in ablation[0] if key not in ("variant", "note")]
+    sample = (conditions or {}).get("sample")
     lines = [
         "## Ablation (validation rows and the behavioural suite; never test)",
         "",
-        "Each row trains the full pipeline with one change left out (or added); throughput is "
-        "comments per second on one thread, with evidence, in the same run.",
+        "Each row trains the full pipeline with one change left out"
+        + (f", on at most {sample:,} rows per dataset split" if sample else "")
+        + " (`python -m training ablate-training`); throughput is comments per second on "
+        "one thread, with evidence, in the same run, and `speed_ratio` its ratio to the "
+        "full pipeline's.",
         "",
     ]
+    caveat = (conditions or {}).get("caveat")
+    if caveat:
+        lines += [f"**Caveat:** {caveat}", ""]
     rows = [[entry["variant"], *[fmt(entry.get(k)) for k in keys]] for entry in ablation]
     lines += table(["variant", *keys], rows)
     notes = [f"- {e['variant']}: {e['note']}" for e in ablation if e.get("note")]

@@ -168,7 +168,15 @@ def evaluate_bundle(
     if ablation.is_file():
         # Written by `python -m training ablate-training`: the same for every bundle of the
         # pipeline version it measured, so it is read, not rerun, by each evaluation.
-        result = {**result, "ablation": json.loads(ablation.read_text())["variants"]}
+        measured = json.loads(ablation.read_text())
+        result = {
+            **result,
+            "ablation": measured["variants"],
+            "ablation_conditions": {
+                "sample": measured.get("sample"),
+                "caveat": measured.get("caveat", ""),
+            },
+        }
     return write_report(model, result, out_dir / model.version)
 
 
