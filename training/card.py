@@ -40,7 +40,7 @@ def render_card(manifest: Mapping[str, Any]) -> str:
         "hateful sentence; their sigmoid calibration, C and threshold are fitted on those",
         "highest decisions of the validation rows. Severity (normal / offensive / hateful) is",
         "one three-class head learned where annotators chose among the three (HateXplain,",
-        "Davidson) and from the generated rows. Stance adds topic x word features and",
+        "Davidson). Stance adds topic x word features and",
         "text-topic similarity, and topics",
         "with enough data have a head of their own; reply stance adds the parent's words at",
         "half weight, reply-parent similarity and structure cues (question, agreement and",
