@@ -510,11 +510,7 @@ def hatexplain_metrics(
         "hatespeech",
         np.where(toxic >= thresholds["toxic"], "offensive", "normal"),
     ).tolist()
-    result = multiclass_metrics(y_true, y_pred, HATEXPLAIN_LABELS, proba=scores)
-    true_idx, _, _ = _label_inputs(y_true, y_pred, HATEXPLAIN_LABELS)
-    result["auroc_ovr"] = result.pop("auroc")
-    result["auroc"] = _ovo_macro_auc(true_idx, scores, len(HATEXPLAIN_LABELS))
-    return result
+    return hatexplain_class_metrics(y_true, scores, y_pred)
 
 
 def hatexplain_class_metrics(

@@ -299,14 +299,7 @@ def train(
                 "C_search": severity_search,
                 "macro_f1": macro_f1(sev_va["severity"].tolist(), list(decided), SEVERITY_LABELS),
                 "n": int(len(sev_va)),
-                "by_source": {
-                    str(source): macro_f1(
-                        group["severity"].tolist(),
-                        list(decided[(sev_va["source"] == source).to_numpy()]),
-                        SEVERITY_LABELS,
-                    )
-                    for source, group in sev_va.groupby("source")
-                },
+                "by_source": _per_source_f1(sev_va, "severity", decided, SEVERITY_LABELS),
             }
         counts["severity"] = {"train": int(len(sev_tr)), "val": int(len(sev_va))}
 
@@ -372,27 +365,13 @@ def train(
         REPLY_LABELS,
         groups=_bias_groups(rp_va, config.reply_bias_sources),
     )
+    reply_decided = np.array(_decide(reply_probs, reply_bias, REPLY_LABELS))
     validation["reply_stance"] = {
         "C": reply_c,
         "C_search": reply_search,
-        "macro_f1": macro_f1(
-            rp_va["reply_stance"].tolist(),
-            _decide(reply_probs, reply_bias, REPLY_LABELS),
-            REPLY_LABELS,
-        ),
+        "macro_f1": macro_f1(rp_va["reply_stance"].tolist(), list(reply_decided), REPLY_LABELS),
         "n": int(len(rp_va)),
-        "by_source": {
-            # Over the labels the source uses (DEBAGREEMENT has no "query").
-            str(source): macro_f1_of(
-                group["reply_stance"].tolist(),
-                _decide(
-                    reply_probs[(rp_va["source"] == source).to_numpy()], reply_bias, REPLY_LABELS
-                ),
-                REPLY_LABELS,
-                [label for label in REPLY_LABELS if label in set(group["reply_stance"])],
-            )
-            for source, group in rp_va.groupby("source")
-        },
+        "by_source": _per_source_f1(rp_va, "reply_stance", reply_decided, REPLY_LABELS),
     }
     counts["reply_stance"] = {
         "train": int(len(rp_tr)),
@@ -544,6 +523,20 @@ def severity_rows(
         kept["hate"] == 1, "hateful", np.where(kept["toxic"] == 1, "offensive", "normal")
     )
     return kept.assign(severity=label).reset_index(drop=True)
+
+
+def _per_source_f1(
+    rows: pd.DataFrame, column: str, decided: np.ndarray, labels: Sequence[str]
+) -> dict[str, float]:
+    """Validation macro-F1 of each source over the labels it uses (DEBAGREEMENT has no
+    "query"); `decided` holds the chosen label of every row of `rows`."""
+    out: dict[str, float] = {}
+    for source, group in rows.groupby("source"):
+        truth = group[column].tolist()
+        mask = (rows["source"] == source).to_numpy()
+        used = [label for label in labels if label in set(truth)]
+        out[str(source)] = macro_f1_of(truth, list(decided[mask]), labels, used)
+    return out
 
 
 def _bias_groups(rows: pd.DataFrame, sources: Sequence[str]) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ which name the offending field; the static caps here keep absurd values out of t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,6 +162,20 @@ def _float(value: Any) -> float | None:
     return None if math.isnan(number) else round(number, 6)
 
 
+def _label(
+    record: Mapping[Any, Any], name: str, prefix: str, labels: Sequence[str]
+) -> dict[str, Any] | None:
+    """A multiclass head's `Label` (None where the row has no answer for it)."""
+    chosen = record.get(name)
+    if not chosen:
+        return None
+    return {
+        "label": chosen,
+        "p": _float(record.get(f"{name}_p")),
+        "probabilities": {label: _float(record.get(f"{prefix}_{label}")) for label in labels},
+    }
+
+
 def scored_comment(record: Mapping[Any, Any], comment_id: str | None) -> dict[str, Any]:
     """A `score_frame` row as the JSON form of `ScoredComment` (plain dicts, no validation).
 
@@ -170,9 +184,6 @@ def scored_comment(record: Mapping[Any, Any], comment_id: str | None) -> dict[st
     """
     heads = ("hate", "toxic", "conspiracy")
     target = record.get("hate_target")
-    stance = record.get("stance")
-    reply = record.get("reply_stance")
-    severity = record.get("severity")
     return {
         "id": comment_id,
         "model_version": record["model_version"],
@@ -181,38 +192,8 @@ def scored_comment(record: Mapping[Any, Any], comment_id: str | None) -> dict[st
         "hate_target": (
             {"label": target, "p": _float(record.get("hate_target_p"))} if target else None
         ),
-        "severity": (
-            {
-                "label": severity,
-                "p": _float(record.get("severity_p")),
-                "probabilities": {
-                    label: _float(record.get(f"p_severity_{label}")) for label in SEVERITY_LABELS
-                },
-            }
-            if severity
-            else None
-        ),
-        "stance": (
-            {
-                "label": stance,
-                "p": _float(record.get("stance_p")),
-                "probabilities": {
-                    label: _float(record.get(f"p_stance_{label}")) for label in STANCE_LABELS
-                },
-            }
-            if stance
-            else None
-        ),
-        "reply_stance": (
-            {
-                "label": reply,
-                "p": _float(record.get("reply_stance_p")),
-                "probabilities": {
-                    label: _float(record.get(f"p_reply_{label}")) for label in REPLY_LABELS
-                },
-            }
-            if reply
-            else None
-        ),
+        "severity": _label(record, "severity", "p_severity", SEVERITY_LABELS),
+        "stance": _label(record, "stance", "p_stance", STANCE_LABELS),
+        "reply_stance": _label(record, "reply_stance", "p_reply", REPLY_LABELS),
         "evidence": record.get("evidence") or {},
     }
