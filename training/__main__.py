@@ -151,6 +151,47 @@ def ablate_training_command(
     typer.echo(str(out))
 
 
+@app.command("ablate-encoder")
+def ablate_encoder_command(
+    data_dir: DataDir,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, max=10, help="Fine-tuning epochs.")] = 2,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=100, help="Rows per split (default: all of HateXplain)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the JSON (and .md beside it).")
+    ] = REPO_ROOT / "reports" / "encoder-ablation.json",
+    work_dir: Annotated[
+        Path, typer.Option("--work-dir", help="Where the ONNX exports go (not committed).")
+    ] = REPO_ROOT / "var" / "encoder",
+    caveat: Annotated[
+        str, typer.Option("--caveat", help="How the run was made, printed with its table.")
+    ] = "",
+) -> None:
+    """Static, frozen and fine-tuned MiniLM readers beside TF-IDF on HateXplain; needs the
+    encoder extra (pip install -e '.[encoder]')."""
+    import json
+
+    from training.encoder_ablation import render, run_encoder_ablation
+
+    try:
+        result = run_encoder_ablation(
+            data_dir,
+            work_dir=work_dir,
+            epochs=epochs,
+            sample=sample,
+            progress=lambda m: typer.echo(m, err=True),
+        )
+    except AppError as exc:
+        _fail(exc)
+    result["caveat"] = caveat
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(render(result), encoding="utf-8")
+    typer.echo(str(out))
+
+
 @registry_app.command("table")
 def table_command(registry: RegistryPath = DEFAULT_REGISTRY) -> None:
     """Print the README's markdown table of datasets, rendered from the registry."""

@@ -10,7 +10,7 @@ seen alone for the first time at scoring time could outscore its whole comment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,9 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
-from app.heads import PlattLinear
+from app.heads import PlattLinear, decide
 from training.feedback import SOURCE as FEEDBACK_SOURCE
-from training.metrics import macro_f1
+from training.metrics import macro_f1, macro_f1_of
 from training.vectors import Vectors
 
 # A row of these sources is written by training.augment, not read from a dataset.
@@ -152,3 +152,72 @@ def calibrate(model: LogisticRegression, x_va: sp.csr_matrix, y_va: np.ndarray) 
         FrozenEstimator(model), method="sigmoid", cv=every_row, ensemble=False
     )
     return calibrated.fit(x_va, y_va)
+
+
+def per_source_f1(
+    rows: pd.DataFrame, column: str, decided: np.ndarray, labels: Sequence[str]
+) -> dict[str, float]:
+    """Validation macro-F1 of each source over the labels it uses (DEBAGREEMENT has no
+    "query"); `decided` holds the chosen label of every row of `rows`."""
+    out: dict[str, float] = {}
+    for source, group in rows.groupby("source"):
+        truth = group[column].tolist()
+        mask = (rows["source"] == source).to_numpy()
+        used = [label for label in labels if label in set(truth)]
+        out[str(source)] = macro_f1_of(truth, list(decided[mask]), labels, used)
+    return out
+
+
+def bias_groups(rows: pd.DataFrame, sources: Sequence[str]) -> list[np.ndarray]:
+    """Row masks of the `sources` present in `rows` (all rows when none is)."""
+    masks = [(rows["source"] == source).to_numpy() for source in sources]
+    return [mask for mask in masks if mask.any()] or [np.ones(len(rows), dtype=bool)]
+
+
+def decide_labels(probs: np.ndarray, bias: Mapping[str, float], labels: Sequence[str]) -> list[str]:
+    return [labels[int(b)] for b in decide(probs, bias, labels)]
+
+
+def tune_bias(
+    probs: np.ndarray,
+    truth: Sequence[str],
+    labels: Sequence[str],
+    *,
+    rounds: int = 3,
+    groups: Sequence[np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Per-label log offsets (first label fixed at 0) that maximise macro-F1 on `truth`.
+
+    With `groups` (boolean row masks), the objective is the mean of each group's macro-F1
+    over the labels that group uses, so a large source does not set the offsets alone.
+    """
+    truth = list(truth)
+    masks = list(groups) if groups else [np.ones(len(truth), dtype=bool)]
+    parts = [
+        ([t for t, keep in zip(truth, mask, strict=True) if keep], probs[mask]) for mask in masks
+    ]
+    used = [[label for label in labels if label in set(part)] for part, _ in parts]
+
+    def objective(offsets: np.ndarray) -> float:
+        bias = dict(zip(labels, offsets, strict=True))
+        return float(
+            np.mean(
+                [
+                    macro_f1_of(part, decide_labels(p, bias, labels), labels, names)
+                    for (part, p), names in zip(parts, used, strict=True)
+                ]
+            )
+        )
+
+    offsets = np.zeros(len(labels))
+    grid = np.round(np.arange(-2.0, 2.01, 0.1), 2)
+    best = objective(offsets)
+    for _ in range(rounds):
+        for j in range(1, len(labels)):
+            for value in grid:
+                trial = offsets.copy()
+                trial[j] = value
+                score = objective(trial)
+                if score > best + 1e-9:
+                    best, offsets = score, trial
+    return {label: float(v) for label, v in zip(labels, offsets, strict=True)}

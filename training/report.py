@@ -15,7 +15,12 @@ from app.heads import REPLY_LABELS, STANCE_LABELS
 from app.registry import LoadedModel
 from training import plots
 from training.evaluate import ANTISEMITISM_SOURCES, CEILINGS, GOALS, PUBLISHED, summary
-from training.report_behaviour import ablation_lines, behaviour_lines, evasion_lines
+from training.report_behaviour import (
+    ablation_lines,
+    behaviour_lines,
+    encoder_lines,
+    evasion_lines,
+)
 
 # The headline figures compared with a baseline: summary() key, label, where its n lives.
 # Higher is better except where the label says lower.
@@ -224,6 +229,7 @@ def _markdown(model: LoadedModel, metrics: Mapping[str, Any], images: Mapping[st
     lines += ablation_lines(
         metrics.get("ablation"), _table, _f, conditions=metrics.get("ablation_conditions")
     )
+    lines += encoder_lines(metrics.get("encoder_ablation"), _table, _f)
 
     lines += ["## Per head (test)", ""]
     rows = []

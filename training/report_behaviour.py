@@ -146,3 +146,29 @@ def ablation_lines(
     lines += table(["variant", *keys], rows)
     notes = [f"- {e['variant']}: {e['note']}" for e in ablation if e.get("note")]
     return lines + notes + ([""] if notes else [])
+
+
+def encoder_lines(result: Mapping[str, Any] | None, table: Any, fmt: Any) -> list[str]:
+    """The encoder ablation (HateXplain validation and the suite's hate cases), if run."""
+    if not result or not result.get("readers"):
+        return []
+    readers: Sequence[Mapping[str, Any]] = result["readers"]
+    keys = [key for key in readers[0] if key not in ("reader", "note")]
+    rows = result.get("rows", {})
+    lines = [
+        "## Encoder ablation (HateXplain validation and the suite's hate cases; never test)",
+        "",
+        f"Each reader learns HateXplain's three classes from {rows.get('train', 0):,} train "
+        f"rows (`python -m training ablate-encoder`, {result.get('epochs')} fine-tuning "
+        "epochs); the suite's hate cases count as flagged when the most likely class is "
+        "hateful. Throughput is texts per second on one thread in the same run; "
+        "`speed_ratio` is over the TF-IDF reader.",
+        "",
+    ]
+    if result.get("caveat"):
+        lines += [f"**Caveat:** {result['caveat']}", ""]
+    lines += table(
+        ["reader", *keys], [[r["reader"], *[fmt(r.get(k)) for k in keys]] for r in readers]
+    )
+    notes = [f"- {r['reader']}: {r['note']}" for r in readers if r.get("note")]
+    return lines + notes + ([""] if notes else [])

@@ -177,6 +177,11 @@ def evaluate_bundle(
                 "caveat": measured.get("caveat", ""),
             },
         }
+    encoder = out_dir / "encoder-ablation.json"
+    if encoder.is_file():
+        # Written by `python -m training ablate-encoder` (needs the encoder extra): read, not
+        # rerun, for the same reason as the training ablation.
+        result = {**result, "encoder_ablation": json.loads(encoder.read_text())}
     return write_report(model, result, out_dir / model.version)
 
 

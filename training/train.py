@@ -32,25 +32,31 @@ from app.heads import (
     BINARY_HEADS,
     LABEL_SCHEMA,
     REPLY_LABELS,
-    SEVERITY_LABELS,
     STANCE_LABELS,
     Bundle,
-    decide,
     ordered,
 )
 from app.registry import LoadedModel, environment, load, save_version
 from app.sentences import MAX_WINDOWS
 from app.textnorm import STEPS
-from training.augment import is_generated
 from training.feedback import SOURCE as FEEDBACK_SOURCE
-from training.fitting import fit_binary, fit_multiclass, logistic, source_weights
+from training.fitting import (
+    bias_groups,
+    decide_labels,
+    fit_binary,
+    fit_multiclass,
+    logistic,
+    per_source_f1,
+    source_weights,
+    tune_bias,
+)
 from training.metrics import (
     binary_metrics,
     macro_f1,
-    macro_f1_of,
     pick_threshold,
     tweeteval_stance_metric,
 )
+from training.severity import train_severity
 from training.vectors import Vectors
 
 log = logging.getLogger(__name__)
@@ -253,55 +259,13 @@ def train(
     counts["hate_target"] = {"train": int(len(hate_rows)), "val": int(len(val_target))}
 
     progress("training severity")
-    sev_tr = severity_rows(
-        train_rows,
-        config.severity_sources,
-        generated=config.severity_generated and bool(config.severity_sources),
+    severity, severity_bias, severity_validation, severity_count = train_severity(
+        cache, train_rows, val_rows, config
     )
-    sev_va = severity_rows(val_rows, config.severity_sources)
-    severity: Any = None
-    severity_bias = dict.fromkeys(SEVERITY_LABELS, 0.0)
-    # The head needs all three classes to learn; without them the bundle has none.
-    if set(sev_tr["severity"]) == set(SEVERITY_LABELS):
-        x_sev_tr = cache.rows(sev_tr["text"])
-        sev_weights = source_weights(
-            sev_tr, balance=config.source_balance, feedback_weight=config.feedback_weight
-        )
-        if set(sev_va["severity"]) != set(SEVERITY_LABELS):
-            # Validation rows lack a class, so nothing can be calibrated or tuned on them:
-            # the plain model at the first C, with no class biases.
-            severity = logistic(config.c_grid[0], config.seed, balanced=True).fit(
-                x_sev_tr, sev_tr["severity"].to_numpy(), sample_weight=sev_weights
-            )
-        else:
-            x_sev_va = cache.rows(sev_va["text"])
-            severity, severity_c, severity_search = fit_multiclass(
-                x_sev_tr,
-                sev_tr["severity"].to_numpy(),
-                x_sev_va,
-                sev_va["severity"].to_numpy(),
-                c_grid=config.c_grid,
-                seed=config.seed,
-                weights=sev_weights,
-            )
-            sev_probs = ordered(
-                severity.classes_, severity.predict_proba(x_sev_va), SEVERITY_LABELS
-            )
-            severity_bias = tune_bias(
-                sev_probs,
-                sev_va["severity"].tolist(),
-                SEVERITY_LABELS,
-                groups=_bias_groups(sev_va, config.severity_sources),
-            )
-            decided = np.array(_decide(sev_probs, severity_bias, SEVERITY_LABELS))
-            validation["severity"] = {
-                "C": severity_c,
-                "C_search": severity_search,
-                "macro_f1": macro_f1(sev_va["severity"].tolist(), list(decided), SEVERITY_LABELS),
-                "n": int(len(sev_va)),
-                "by_source": _per_source_f1(sev_va, "severity", decided, SEVERITY_LABELS),
-            }
-        counts["severity"] = {"train": int(len(sev_tr)), "val": int(len(sev_va))}
+    if severity_validation is not None:
+        validation["severity"] = severity_validation
+    if severity_count is not None:
+        counts["severity"] = severity_count
 
     progress("training stance")
     st_tr = train_rows[train_rows["stance"].notna() & train_rows["topic"].notna()]
@@ -331,7 +295,7 @@ def train(
         "C_search": stance_search,
         "macro_f1": macro_f1(
             st_va["stance"].tolist(),
-            _decide(stance_probs, stance_bias, STANCE_LABELS),
+            decide_labels(stance_probs, stance_bias, STANCE_LABELS),
             STANCE_LABELS,
         ),
         "n": int(len(st_va)),
@@ -363,15 +327,15 @@ def train(
         reply_probs,
         rp_va["reply_stance"].tolist(),
         REPLY_LABELS,
-        groups=_bias_groups(rp_va, config.reply_bias_sources),
+        groups=bias_groups(rp_va, config.reply_bias_sources),
     )
-    reply_decided = np.array(_decide(reply_probs, reply_bias, REPLY_LABELS))
+    reply_decided = np.array(decide_labels(reply_probs, reply_bias, REPLY_LABELS))
     validation["reply_stance"] = {
         "C": reply_c,
         "C_search": reply_search,
         "macro_f1": macro_f1(rp_va["reply_stance"].tolist(), list(reply_decided), REPLY_LABELS),
         "n": int(len(rp_va)),
-        "by_source": _per_source_f1(rp_va, "reply_stance", reply_decided, REPLY_LABELS),
+        "by_source": per_source_f1(rp_va, "reply_stance", reply_decided, REPLY_LABELS),
     }
     counts["reply_stance"] = {
         "train": int(len(rp_tr)),
@@ -435,51 +399,6 @@ def with_background(
     return pd.concat([labelled, extra], ignore_index=True)
 
 
-def tune_bias(
-    probs: np.ndarray,
-    truth: Sequence[str],
-    labels: Sequence[str],
-    *,
-    rounds: int = 3,
-    groups: Sequence[np.ndarray] | None = None,
-) -> dict[str, float]:
-    """Per-label log offsets (first label fixed at 0) that maximise macro-F1 on `truth`.
-
-    With `groups` (boolean row masks), the objective is the mean of each group's macro-F1
-    over the labels that group uses, so a large source does not set the offsets alone.
-    """
-    truth = list(truth)
-    masks = list(groups) if groups else [np.ones(len(truth), dtype=bool)]
-    parts = [
-        ([t for t, keep in zip(truth, mask, strict=True) if keep], probs[mask]) for mask in masks
-    ]
-    used = [[label for label in labels if label in set(part)] for part, _ in parts]
-
-    def objective(offsets: np.ndarray) -> float:
-        bias = dict(zip(labels, offsets, strict=True))
-        return float(
-            np.mean(
-                [
-                    macro_f1_of(part, _decide(p, bias, labels), labels, names)
-                    for (part, p), names in zip(parts, used, strict=True)
-                ]
-            )
-        )
-
-    offsets = np.zeros(len(labels))
-    grid = np.round(np.arange(-2.0, 2.01, 0.1), 2)
-    best = objective(offsets)
-    for _ in range(rounds):
-        for j in range(1, len(labels)):
-            for value in grid:
-                trial = offsets.copy()
-                trial[j] = value
-                score = objective(trial)
-                if score > best + 1e-9:
-                    best, offsets = score, trial
-    return {label: float(v) for label, v in zip(labels, offsets, strict=True)}
-
-
 def _cap_critical(
     rows: pd.DataFrame,
     y: np.ndarray,
@@ -508,45 +427,6 @@ def _cap_critical(
         {**at, **metrics, "threshold": floor, "critical_fpr": float(np.mean(scores >= floor))},
         capped_rule,
     )
-
-
-def severity_rows(
-    rows: pd.DataFrame, sources: Sequence[str], *, generated: bool = False
-) -> pd.DataFrame:
-    """Rows of `sources` (and, with `generated`, of the generated families) labelled for
-    both hate and toxic, with their SEVERITY_LABELS class."""
-    chosen = rows["source"].isin(list(sources))
-    if generated:
-        chosen |= rows["source"].map(is_generated).astype(bool)
-    kept = rows[chosen & rows["hate"].notna() & rows["toxic"].notna()]
-    label = np.where(
-        kept["hate"] == 1, "hateful", np.where(kept["toxic"] == 1, "offensive", "normal")
-    )
-    return kept.assign(severity=label).reset_index(drop=True)
-
-
-def _per_source_f1(
-    rows: pd.DataFrame, column: str, decided: np.ndarray, labels: Sequence[str]
-) -> dict[str, float]:
-    """Validation macro-F1 of each source over the labels it uses (DEBAGREEMENT has no
-    "query"); `decided` holds the chosen label of every row of `rows`."""
-    out: dict[str, float] = {}
-    for source, group in rows.groupby("source"):
-        truth = group[column].tolist()
-        mask = (rows["source"] == source).to_numpy()
-        used = [label for label in labels if label in set(truth)]
-        out[str(source)] = macro_f1_of(truth, list(decided[mask]), labels, used)
-    return out
-
-
-def _bias_groups(rows: pd.DataFrame, sources: Sequence[str]) -> list[np.ndarray]:
-    """Row masks of the `sources` present in `rows` (all rows when none is)."""
-    masks = [(rows["source"] == source).to_numpy() for source in sources]
-    return [mask for mask in masks if mask.any()] or [np.ones(len(rows), dtype=bool)]
-
-
-def _decide(probs: np.ndarray, bias: Mapping[str, float], labels: Sequence[str]) -> list[str]:
-    return [labels[int(b)] for b in decide(probs, bias, labels)]
 
 
 def _fit_topic_heads(

@@ -7,13 +7,9 @@ import pytest
 
 from app.registry import LoadedModel, load
 from tests.conftest import SHARED, shared_file
-from training.train import (
-    THRESHOLD_RULES,
-    TrainConfig,
-    _cap_critical,
-    severity_rows,
-    tune_bias,
-)
+from training.fitting import tune_bias
+from training.severity import severity_rows
+from training.train import THRESHOLD_RULES, TrainConfig, _cap_critical
 
 
 def test_the_manifest_records_what_loading_and_auditing_need(tiny_model: LoadedModel) -> None:
