@@ -167,8 +167,15 @@ def encoder_lines(result: Mapping[str, Any] | None, table: Any, fmt: Any) -> lis
     ]
     if result.get("caveat"):
         lines += [f"**Caveat:** {result['caveat']}", ""]
+
+    def cell(value: Any) -> str:
+        # Seconds, rates and sizes read better whole; figures under 10 keep fmt's digits.
+        if isinstance(value, float) and abs(value) >= 10:
+            return f"{value:,.0f}"
+        return str(fmt(value))
+
     lines += table(
-        ["reader", *keys], [[r["reader"], *[fmt(r.get(k)) for k in keys]] for r in readers]
+        ["reader", *keys], [[r["reader"], *[cell(r.get(k)) for k in keys]] for r in readers]
     )
     notes = [f"- {r['reader']}: {r['note']}" for r in readers if r.get("note")]
     return lines + notes + ([""] if notes else [])
