@@ -155,7 +155,7 @@ class _Classifier:  # built lazily so that importing this module needs no torch
     def build(encoder: Any, classes: int) -> Any:
         import torch
 
-        class Head(torch.nn.Module):
+        class Head(torch.nn.Module):  # type: ignore[misc, unused-ignore]
             def __init__(self) -> None:
                 super().__init__()
                 self.encoder = encoder
