@@ -6,8 +6,9 @@ Findings go to stdout, errors to stderr as `error: <message>`. Exit codes: 0 all
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -117,6 +118,21 @@ def ablate_command(
     typer.echo(str(out))
 
 
+Caveat = Annotated[
+    str, typer.Option("--caveat", help="How the run was made, printed with its table.")
+]
+
+
+def _write_json_and_md(out: Path, record: Mapping[str, Any], markdown: str) -> None:
+    """An ablation's figures as JSON at `out` (read by `evaluate`) and Markdown beside it."""
+    import json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    typer.echo(str(out))
+
+
 @app.command("ablate-training")
 def ablate_training_command(
     data_dir: DataDir,
@@ -126,13 +142,9 @@ def ablate_training_command(
     out: Annotated[
         Path, typer.Option("--out", help="Where to write the JSON (and .md beside it).")
     ] = REPO_ROOT / "reports" / "training-ablation.json",
-    caveat: Annotated[
-        str, typer.Option("--caveat", help="How the run was made, printed with its table.")
-    ] = "",
+    caveat: Caveat = "",
 ) -> None:
     """Train the pipeline with each model-v2 change left out; validation, suite and speed."""
-    import json
-
     from training.ablation_training import render, run_training_ablation
 
     try:
@@ -141,20 +153,15 @@ def ablate_training_command(
         )
     except AppError as exc:
         _fail(exc)
-    out.parent.mkdir(parents=True, exist_ok=True)
     record = {"sample": sample, "caveat": caveat, "variants": results}
-    out.write_text(json.dumps(record, indent=2) + "\n")
     text = render(results, sample=sample)
-    out.with_suffix(".md").write_text(
-        text + (f"\n**Caveat:** {caveat}\n" if caveat else ""), encoding="utf-8"
-    )
-    typer.echo(str(out))
+    _write_json_and_md(out, record, text + (f"\n**Caveat:** {caveat}\n" if caveat else ""))
 
 
 @app.command("ablate-encoder")
 def ablate_encoder_command(
     data_dir: DataDir,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, max=10, help="Fine-tuning epochs.")] = 2,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, max=10, help="Fine-tuning epochs.")] = 3,
     sample: Annotated[
         int | None,
         typer.Option("--sample", min=100, help="Rows per split (default: all of HateXplain)."),
@@ -165,14 +172,10 @@ def ablate_encoder_command(
     work_dir: Annotated[
         Path, typer.Option("--work-dir", help="Where the ONNX exports go (not committed).")
     ] = REPO_ROOT / "var" / "encoder",
-    caveat: Annotated[
-        str, typer.Option("--caveat", help="How the run was made, printed with its table.")
-    ] = "",
+    caveat: Caveat = "",
 ) -> None:
     """Static, frozen and fine-tuned MiniLM readers beside TF-IDF on HateXplain; needs the
     encoder extra (pip install -e '.[encoder]')."""
-    import json
-
     from training.encoder_ablation import render, run_encoder_ablation
 
     try:
@@ -186,10 +189,7 @@ def ablate_encoder_command(
     except AppError as exc:
         _fail(exc)
     result["caveat"] = caveat
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".md").write_text(render(result), encoding="utf-8")
-    typer.echo(str(out))
+    _write_json_and_md(out, result, render(result))
 
 
 @registry_app.command("table")

@@ -161,13 +161,14 @@ def render(results: Sequence[Mapping[str, Any]], *, sample: int) -> str:
         "|---|" + "---|" * len(keys),
     ]
     for entry in results:
-        cells = [_cell(entry.get(k)) for k in keys]
+        cells = [cell(entry.get(k)) for k in keys]
         lines.append(f"| {entry['variant']} | " + " | ".join(cells) + " |")
     lines += ["", *[f"- {e['variant']}: {e['note']}" for e in results if e.get("note")], ""]
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A table cell: — for a missing figure, three digits under 10."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     if isinstance(value, float) and abs(value) < 10:

@@ -54,11 +54,12 @@ def minilm_dir() -> Path:
     return folder
 
 
-def load_minilm() -> tuple[Any, Any]:
-    """MiniLM's tokenizer and model (torch, eval mode), read only from the checked folder."""
+def load_minilm(folder: Path | None = None) -> tuple[Any, Any]:
+    """MiniLM's tokenizer and model (torch, eval mode), read only from the checked folder
+    (`folder` when the caller has checked it already)."""
     from transformers import AutoModel, AutoTokenizer
 
-    folder = minilm_dir()
+    folder = folder or minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModel.from_pretrained(folder, local_files_only=True)
     return tokenizer, model.eval()
@@ -69,29 +70,40 @@ def _mean_pool(hidden: Any, mask: Any) -> Any:
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
-def _batches(texts: Sequence[str], size: int) -> list[list[int]]:
-    # Batches of similar length pad little, which is most of the CPU cost.
+def _tokens(tokenizer: Any, texts: Sequence[str], tensors: str) -> Any:
+    return tokenizer(
+        list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors=tensors
+    )
+
+
+def _in_order(
+    texts: Sequence[str], size: int, run: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """`run` over batches of similar length (they pad little, which is most of the CPU
+    cost), its rows put back in input order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    return [order[i : i + size] for i in range(0, len(order), size)]
+    out: np.ndarray | None = None
+    for start in range(0, len(order), size):
+        rows = order[start : start + size]
+        part = run([texts[i] for i in rows])
+        if out is None:
+            out = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
+        out[rows] = part
+    assert out is not None, "no texts"
+    return out
 
 
 def embed(tokenizer: Any, model: Any, texts: Sequence[str], *, batch: int = 64) -> np.ndarray:
     """Mean-pooled MiniLM embeddings of `texts` (torch), in input order."""
     import torch
 
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    def run(part: list[str]) -> np.ndarray:
+        enc = _tokens(tokenizer, part, "pt")
+        pooled = _mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+        return np.asarray(pooled.numpy())
+
     with torch.inference_mode():
-        for rows in _batches(texts, batch):
-            enc = tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="pt",
-            )
-            hidden = model(**enc).last_hidden_state
-            out[rows] = _mean_pool(hidden, enc["attention_mask"]).numpy()
-    return out
+        return _in_order(texts, batch, run)
 
 
 @dataclass
@@ -221,13 +233,7 @@ def fine_tune(
         order = rng.permutation(len(texts))
         for step, start in enumerate(range(0, len(order), batch)):
             rows = order[start : start + batch]
-            enc = tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="pt",
-            )
+            enc = _tokens(tokenizer, [texts[i] for i in rows], "pt")
             logits = module(enc["input_ids"], enc["attention_mask"])
             loss = loss_fn(logits, torch.as_tensor(labels[rows]))
             optimiser.zero_grad()
@@ -260,22 +266,13 @@ def predict_torch(
     """Class probabilities of a fine-tuned module (torch), in input order."""
     import torch
 
-    out: np.ndarray | None = None
+    def run(part: list[str]) -> np.ndarray:
+        enc = _tokens(tokenizer, part, "pt")
+        logits = module(enc["input_ids"], enc["attention_mask"])
+        return np.asarray(torch.softmax(logits, -1).numpy())
+
     with torch.inference_mode():
-        for rows in _batches(texts, batch):
-            enc = tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="pt",
-            )
-            probs = torch.softmax(module(enc["input_ids"], enc["attention_mask"]), -1).numpy()
-            if out is None:
-                out = np.zeros((len(texts), probs.shape[1]), dtype=np.float32)
-            out[rows] = probs
-    assert out is not None
-    return out
+        return _in_order(texts, batch, run)
 
 
 class OnnxClassifier:
@@ -313,26 +310,11 @@ class OnnxClassifier:
         self.megabytes = int8.stat().st_size / 1e6
 
     def predict(self, texts: Sequence[str], *, batch: int = 32) -> np.ndarray:
-        out: np.ndarray | None = None
-        for rows in _batches(texts, batch):
-            enc = self.tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="np",
-            )
-            logits = self.session.run(
-                ["logits"],
-                {
-                    "input_ids": enc["input_ids"].astype(np.int64),
-                    "attention_mask": enc["attention_mask"].astype(np.int64),
-                },
-            )[0]
+        def run(part: list[str]) -> np.ndarray:
+            enc = _tokens(self.tokenizer, part, "np")
+            feeds = {name: enc[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
+            logits = self.session.run(["logits"], feeds)[0]
             shifted = np.exp(logits - logits.max(1, keepdims=True))
-            probs = shifted / shifted.sum(1, keepdims=True)
-            if out is None:
-                out = np.zeros((len(texts), probs.shape[1]), dtype=np.float32)
-            out[rows] = probs
-        assert out is not None
-        return out
+            return np.asarray(shifted / shifted.sum(1, keepdims=True))
+
+        return _in_order(texts, batch, run)

@@ -26,17 +26,17 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from app.features import TextFeatures
 from app.heads import SEVERITY_LABELS
 from app.registry import load_current
 from app.scoring import score_frame
+from training.ablation_training import cell
 from training.behaviour import drop_suite_rows, read_suite
 from training.datasets.hate import load_hatexplain
 from training.fitting import fit_multiclass
-from training.metrics import HATEXPLAIN_LABELS, hatexplain_class_metrics
+from training.metrics import HATEXPLAIN_LABELS, hatexplain_class_metrics, macro_f1
 from training.registry import REPO_ROOT
 from training.severity import severity_rows
-from training.train import TrainConfig
+from training.train import TrainConfig, text_features
 
 DEFAULT_OUT = REPO_ROOT / "reports" / "encoder-ablation.json"
 THROUGHPUT_TEXTS = 1_000
@@ -87,8 +87,6 @@ def _dense_lr(
     x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, y_va: Sequence[str], seed: int
 ) -> LogisticRegression:
     """Balanced three-class LR on dense vectors, C chosen by validation macro-F1."""
-    from training.metrics import macro_f1
-
     best: tuple[float, LogisticRegression] | None = None
     for c_value in DENSE_C_GRID:
         model = LogisticRegression(
@@ -144,33 +142,29 @@ def run_encoder_ablation(
     speed_texts = val["text"].sample(min(THROUGHPUT_TEXTS, len(val)), random_state=seed).tolist()
     progress(f"{len(train):,} train, {len(val):,} validation rows, {len(suite):,} suite cases")
     results: list[dict[str, Any]] = []
+    threads = torch.get_num_threads()
 
     def record(
         name: str, reader: Reader, seconds: float | None, megabytes: float | None, note: str
     ) -> None:
-        torch.set_num_threads(1)
+        figures = _figures(y_va, reader(va_texts), expected, reader(suite))
+        torch.set_num_threads(1)  # the timing only: every reader on one thread
+        rate = _rate(reader, speed_texts)
+        torch.set_num_threads(threads)
         entry: dict[str, Any] = {
             "reader": name,
-            **_figures(y_va, reader(va_texts), expected, reader(suite)),
+            **figures,
             "train_seconds": None if seconds is None else round(seconds, 1),
-            "texts_per_s": round(_rate(reader, speed_texts), 1),
+            "texts_per_s": round(rate, 1),
             "megabytes": None if megabytes is None else round(megabytes, 1),
             "note": note,
         }
-        torch.set_num_threads(2)
         results.append(entry)
         progress(json.dumps({k: v for k, v in entry.items() if k != "note"}))
 
     config = TrainConfig()
     started = time.perf_counter()
-    features = TextFeatures(
-        steps=config.steps,
-        word_max_features=config.word_max_features,
-        char_max_features=config.char_max_features,
-        min_df=config.min_df,
-        shape_version=config.shape_version,
-        cross_version=config.cross_version,
-    ).fit(tr_texts)
+    features = text_features(config).fit(tr_texts)
     linear, _, _ = fit_multiclass(
         features.transform(tr_texts),
         y_tr,
@@ -191,8 +185,8 @@ def run_encoder_ablation(
         "word and character n-grams, one balanced three-class LR",
     )
 
-    tokenizer, encoder = load_minilm()
-    torch.set_num_threads(2)
+    weights_dir = minilm_dir()
+    tokenizer, encoder = load_minilm(weights_dir)
     started = time.perf_counter()
     static = distil_static(tokenizer, encoder, tr_texts, seed=seed)
     static_lr = _dense_lr(static.encode(tr_texts), y_tr, static.encode(va_texts), y_va, seed)
@@ -227,7 +221,7 @@ def run_encoder_ablation(
         "frozen MiniLM + LR (torch fp32)",
         frozen_reader,
         time.perf_counter() - started,
-        (minilm_dir() / "model.safetensors").stat().st_size / 1e6,
+        (weights_dir / "model.safetensors").stat().st_size / 1e6,
         "mean-pooled sentence embeddings, the transformer untouched",
     )
 
@@ -313,17 +307,9 @@ def render(result: Mapping[str, Any]) -> str:
     ]
     for entry in readers:
         lines.append(
-            f"| {entry['reader']} | " + " | ".join(_cell(entry.get(k)) for k in keys) + " |"
+            f"| {entry['reader']} | " + " | ".join(cell(entry.get(k)) for k in keys) + " |"
         )
     lines += ["", *[f"- {e['reader']}: {e['note']}" for e in readers if e.get("note")], ""]
     if result.get("caveat"):
         lines += [f"**Caveat:** {result['caveat']}", ""]
     return "\n".join(lines)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float) and abs(value) < 10:
-        return f"{value:.3f}"
-    return str(value)

@@ -127,7 +127,6 @@ def ablation_lines(
     """The training ablation (validation rows and the suite), if one was run for this model."""
     if not ablation:
         return []
-    keys = [key for key in ablation[0] if key not in ("variant", "note")]
     sample = (conditions or {}).get("sample")
     lines = [
         "## Ablation (validation rows and the behavioural suite; never test)",
@@ -142,18 +141,13 @@ def ablation_lines(
     caveat = (conditions or {}).get("caveat")
     if caveat:
         lines += [f"**Caveat:** {caveat}", ""]
-    rows = [[entry["variant"], *[fmt(entry.get(k)) for k in keys]] for entry in ablation]
-    lines += table(["variant", *keys], rows)
-    notes = [f"- {e['variant']}: {e['note']}" for e in ablation if e.get("note")]
-    return lines + notes + ([""] if notes else [])
+    return lines + _entries(ablation, "variant", table, fmt)
 
 
 def encoder_lines(result: Mapping[str, Any] | None, table: Any, fmt: Any) -> list[str]:
     """The encoder ablation (HateXplain validation and the suite's hate cases), if run."""
     if not result or not result.get("readers"):
         return []
-    readers: Sequence[Mapping[str, Any]] = result["readers"]
-    keys = [key for key in readers[0] if key not in ("reader", "note")]
     rows = result.get("rows", {})
     lines = [
         "## Encoder ablation (HateXplain validation and the suite's hate cases; never test)",
@@ -174,8 +168,14 @@ def encoder_lines(result: Mapping[str, Any] | None, table: Any, fmt: Any) -> lis
             return f"{value:,.0f}"
         return str(fmt(value))
 
-    lines += table(
-        ["reader", *keys], [[r["reader"], *[cell(r.get(k)) for k in keys]] for r in readers]
+    return lines + _entries(result["readers"], "reader", table, cell)
+
+
+def _entries(entries: Sequence[Mapping[str, Any]], name: str, table: Any, cell: Any) -> list[str]:
+    """An ablation's table (one row per entry, its `name` first) and the entries' notes."""
+    keys = [key for key in entries[0] if key not in (name, "note")]
+    lines: list[str] = table(
+        [name, *keys], [[e[name], *[cell(e.get(k)) for k in keys]] for e in entries]
     )
-    notes = [f"- {r['reader']}: {r['note']}" for r in readers if r.get("note")]
+    notes = [f"- {e[name]}: {e['note']}" for e in entries if e.get("note")]
     return lines + notes + ([""] if notes else [])

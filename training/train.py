@@ -187,14 +187,7 @@ def train(
     progress(f"fitting text features on {len(train_rows):,} training rows")
     corpus = list(train_rows["text"])
     corpus += [t for t in train_rows["parent_text"].dropna().unique() if t]
-    features = TextFeatures(
-        steps=config.steps,
-        word_max_features=config.word_max_features,
-        char_max_features=config.char_max_features,
-        min_df=config.min_df,
-        shape_version=config.shape_version,
-        cross_version=config.cross_version,
-    ).fit(corpus)
+    features = text_features(config).fit(corpus)
     cache = Vectors(features, windows=config.sentence_windows)
     cache.add(data)
 
@@ -372,6 +365,18 @@ def train(
         },
     }
     return Fitted(bundle, thresholds, decision, validation, training)
+
+
+def text_features(config: TrainConfig) -> TextFeatures:
+    """The unfitted text features `config` asks for."""
+    return TextFeatures(
+        steps=config.steps,
+        word_max_features=config.word_max_features,
+        char_max_features=config.char_max_features,
+        min_df=config.min_df,
+        shape_version=config.shape_version,
+        cross_version=config.cross_version,
+    )
 
 
 def with_background(
