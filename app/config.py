@@ -24,6 +24,13 @@ DEFAULT_MAX_BATCH = 1_000
 # posted to /v1/threads gets the same cap.
 DEFAULT_MAX_BODY_BYTES = 48 * 1024 * 1024
 DEFAULT_MAX_THREAD_COMMENTS = 100_000
+# The cost budget of one HTTP request that scores (issue 12): the worst request these allow
+# (flagged comments of 2-4 KB, evidence for each, up to the byte budget) took 0.55-1.0 s
+# of one core on the scorer of 2026-12-03 (`benchmarks/http_bench.py --worst` measures
+# it), half the 2 s the service promises, so a slower CPU or a busy neighbour still fits.
+DEFAULT_MAX_REQUEST_TEXT_BYTES = 102_400
+# Comments of one page scored by /v1/threads (each costs about 0.4 ms even when short).
+DEFAULT_MAX_PAGE_COMMENTS = 1_000
 
 
 class SettingsError(AppError):
@@ -59,7 +66,38 @@ class Settings(BaseSettings):
     max_text_bytes: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MAX_TEXT_BYTES
     max_batch: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_BATCH
     max_body_bytes: Annotated[int, Field(ge=1_024, le=1_024**3)] = DEFAULT_MAX_BODY_BYTES
-    max_thread_comments: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MAX_THREAD_COMMENTS
+    max_thread_comments: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=DEFAULT_MAX_THREAD_COMMENTS,
+        description="The most comments the parser reads from one page (CLI and HTTP); "
+        "the HTTP service scores at most max_page_comments of them.",
+    )
+    max_request_text_bytes: Annotated[int, Field(ge=1, le=100 * 1_024**2)] = Field(
+        default=DEFAULT_MAX_REQUEST_TEXT_BYTES,
+        description="The cost budget of one HTTP request that scores: the UTF-8 bytes of "
+        "every comment text it has scored, plus each distinct parent text and topic once "
+        "(a page: its comments, the article context and the topic). Over it: 413 "
+        "request_too_large before any scoring.",
+    )
+    max_page_comments: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=DEFAULT_MAX_PAGE_COMMENTS,
+        description="The most comments of one page /v1/threads scores; a longer page is "
+        "refused with 413 (the CLI scores pages of any size).",
+    )
+    scoring_threads: Annotated[int, Field(ge=1, le=16)] = Field(
+        default=2,
+        description="Threads of one worker process that score: requests beyond them wait. "
+        "Few, so that few malloc arenas hold a large request's memory.",
+    )
+    batch_max_comments: Annotated[int, Field(ge=1, le=1_000)] = Field(
+        default=64,
+        description="The most single-comment /v1/score requests scored together as one "
+        "micro-batch (1: no micro-batching).",
+    )
+    batch_wait_ms: Annotated[float, Field(ge=0, le=50)] = Field(
+        default=2.0,
+        description="How long, under load, a micro-batch waits for more requests before "
+        "it is scored; a request that arrives to an idle worker is scored at once.",
+    )
     evidence_top: Annotated[int, Field(ge=0, le=50)] = 5
     anonymous_scoring: Literal["loopback", "never"] = Field(
         default="loopback",
@@ -116,6 +154,10 @@ class Settings(BaseSettings):
     def _limits_agree(self) -> Settings:
         if self.max_text_bytes > self.max_body_bytes:
             raise ValueError("max_text_bytes cannot be larger than max_body_bytes")
+        # One comment that the per-comment limit admits must fit the request budget, or
+        # no request with such a comment could ever be scored.
+        if self.max_text_bytes > self.max_request_text_bytes:
+            raise ValueError("max_text_bytes cannot be larger than max_request_text_bytes")
         return self
 
     @property

@@ -96,6 +96,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        services.scoring.close()
         if owns_engine:
             engine.dispose()
 

@@ -8,14 +8,16 @@ Use the `Annotated` aliases in route signatures:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.batcher import MicroBatcher
 from app.api.errors import ApiError
 from app.api.metrics import Metrics
+from app.api.work import ScoringPool
 from app.auth import KeyStore, Principal, Role
 from app.config import Settings, is_loopback
 from app.policy import Policy
@@ -34,9 +36,30 @@ class Services:
     engine: Any = None
     # The review policy (None only in tests of single routers).
     policy: Policy | None = None
+    # Made from the settings: where requests score, and single comments' micro-batches.
+    scoring: ScoringPool = field(init=False)
+    batcher: MicroBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Imported here: the route module imports this one.
+        from app.api.routes.score import score_comments
+
+        settings = self.settings
+        scoring = ScoringPool(settings.scoring_threads, self.metrics)
+        model, top = self.model, settings.evidence_top
+        batcher = MicroBatcher(
+            scoring,
+            lambda comments: score_comments(model, comments, top),
+            self.metrics,
+            max_comments=settings.batch_max_comments,
+            max_bytes=settings.max_request_text_bytes,
+            wait_s=settings.batch_wait_ms / 1000,
+        )
+        object.__setattr__(self, "scoring", scoring)
+        object.__setattr__(self, "batcher", batcher)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -44,15 +67,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_model(services: ServicesDep) -> LoadedModel:
+async def get_model(services: ServicesDep) -> LoadedModel:
     return services.model
 
 
-def get_metrics(services: ServicesDep) -> Metrics:
+async def get_metrics(services: ServicesDep) -> Metrics:
     return services.metrics
 
 

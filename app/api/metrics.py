@@ -60,6 +60,24 @@ class Metrics:
             ("action",),
             registry=self.registry,
         )
+        self.chunks = Counter(
+            "threadguard_score_chunks",
+            "Chunks of a request scored on a scoring thread, by entry point",
+            ("endpoint",),
+            registry=self.registry,
+        )
+        self.abandoned = Counter(
+            "threadguard_requests_abandoned",
+            "Requests whose scoring stopped because the client disconnected, by entry point",
+            ("endpoint",),
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "threadguard_micro_batch_size",
+            "Single-comment /v1/score requests scored together in one micro-batch",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )
         info = Gauge(
             "threadguard_model_info",
             "The loaded model version (value is always 1)",
@@ -92,6 +110,15 @@ class Metrics:
         for queue, count in queues.items():
             if count:
                 self.queued.labels(queue=queue).inc(count)
+
+    def observe_chunk(self, endpoint: str) -> None:
+        self.chunks.labels(endpoint=endpoint).inc()
+
+    def observe_abandoned(self, endpoint: str) -> None:
+        self.abandoned.labels(endpoint=endpoint).inc()
+
+    def observe_batch(self, size: int) -> None:
+        self.batch_size.observe(size)
 
     def observe_decision(self, action: str) -> None:
         self.decisions.labels(action=action).inc()

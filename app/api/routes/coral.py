@@ -36,13 +36,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.api.budget import check_text
 from app.api.compat import (
     coral_decision,
     coral_policy,
     coral_signature_valid,
     looks_like_html,
 )
-from app.api.deps import MetricsDep, ModelDep, SettingsDep
+from app.api.deps import MetricsDep, ModelDep, ServicesDep, SettingsDep
 from app.api.errors import ApiError, error_responses
 from app.heads import BINARY_HEADS
 from app.scoring import score_frame
@@ -246,24 +247,24 @@ router = APIRouter(tags=["integrations"])
     },
     summary="Coral Talk external moderation phase",
 )
-def coral(
-    payload: CoralPayloadDep, model: ModelDep, settings: SettingsDep, metrics: MetricsDep
+async def coral(
+    payload: CoralPayloadDep,
+    model: ModelDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    services: ServicesDep,
 ) -> Response:
     """Flag (and for hate, withhold) a comment Coral sends, or answer 204 for no opinion."""
     raw = payload.comment.body
     text = html_to_text(raw) if looks_like_html(raw) else raw
     if not text.strip():
         return Response(status_code=204)
-    size = len(text.encode("utf-8"))
-    if size > settings.max_text_bytes:
-        raise ApiError(
-            413,
-            f"comment.body is {size:,} bytes of text, over the limit of "
-            f"{settings.max_text_bytes:,} UTF-8 bytes",
-            code="text_too_long",
-            field="comment.body",
-        )
-    scored = score_frame(model, pd.DataFrame({"text": [text]}), evidence_top=settings.evidence_top)
+    # One comment, so the per-comment limit is its budget (never above the request budget).
+    check_text(text, settings, "comment.body")
+    frame = pd.DataFrame({"text": [text]})
+    scored = await services.scoring.run(
+        score_frame, model, frame, evidence_top=settings.evidence_top
+    )
     metrics.observe_scores(scored, endpoint="coral")
     record = {str(key): value for key, value in scored.iloc[0].items()}
     policy = coral_policy(settings.coral_policy)

@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.budget import request_cost
 from app.api.compat import (
     PROBABILITY_TYPES,
     attribute_head,
@@ -433,11 +434,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS,
     summary="Perspective-compatible AnalyzeComment",
 )
-def analyze_comment(
+async def analyze_comment(
     body: AnalyzeCommentRequest,
     model: ModelDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    services: ServicesDep,
     caller: PerspectiveCallerDep,
 ) -> Response:
     """Score a comment for the requested Perspective attributes (TOXICITY, IDENTITY_ATTACK, …)."""
@@ -449,8 +451,19 @@ def analyze_comment(
 
     spans = sentence_spans(text) if body.span_annotations else []
     pieces = [text[begin:end] for begin, end in spans] if len(spans) > 1 else []
+    # The sentences are scored as well: the comment's text counts twice toward the budget.
+    cost = request_cost([text, *pieces], [])
+    if cost > settings.max_request_text_bytes:
+        raise PerspectiveError(
+            f"Comment text too long: {cost:,} bytes to score with its span annotations, over "
+            f"the budget of {settings.max_request_text_bytes:,} UTF-8 bytes a request "
+            "(THREADGUARD_MAX_REQUEST_TEXT_BYTES).",
+            error_type="COMMENT_TOO_LONG",
+            field="comment.text",
+        )
     # Perspective's shape has no place for evidence words, so none are computed.
-    scored = score_frame(model, pd.DataFrame({"text": [text, *pieces]}), evidence_top=0)
+    frame = pd.DataFrame({"text": [text, *pieces]})
+    scored = await services.scoring.run(score_frame, model, frame, evidence_top=0)
     metrics.observe_scores(scored.iloc[:1], endpoint="perspective")
 
     to_utf16 = utf16_offsets(text)

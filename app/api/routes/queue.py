@@ -12,14 +12,18 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, status
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.api.budget import check_budget, check_count, check_text, request_cost
 from app.api.deps import AdminDep, ModeratorDep, ServicesDep
 from app.api.errors import ApiError, error_responses
+from app.api.work import ClientGone
 from app.auth import ApiKey
 from app.config import Settings
+from app.features import article_context, topic_of
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
 from app.queue.ingest import Incoming, Report, ThreadInfo, checked_source, ingest_comments
 from app.queue.review import (
@@ -33,7 +37,14 @@ from app.queue.review import (
     list_items,
     stats,
 )
-from app.queue.store import DECISION_ACTIONS, ITEM_STATUSES, QUEUE_NAMES
+from app.queue.store import (
+    DECISION_ACTIONS,
+    ITEM_STATUSES,
+    QUEUE_NAMES,
+    comments,
+    database_errors,
+    threads,
+)
 
 router = APIRouter(tags=["queue"])
 
@@ -182,28 +193,53 @@ class DecisionIn(BaseModel):
     note: Text | None = Field(default=None, max_length=2_000)
 
 
-def _check_texts(body: QueueItemsIn, settings: Settings) -> None:
-    if len(body.comments) > settings.max_batch:
-        raise ApiError(
-            413,
-            f"{len(body.comments):,} comments in one call; at most {settings.max_batch:,}",
-            code="batch_too_large",
-            field="comments",
-        )
+def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
+    """Refuse a call over the comment count, the per-comment limit or the cost budget.
+
+    What counts toward the budget is what ingest scores: the text of each comment sent
+    without `scores`, the article context and title once, and each distinct parent text
+    read from the store for such a comment (by its stored length in characters).
+
+    Raises:
+        ApiError: 413 batch_too_large, text_too_long or request_too_large; 422 comment_empty.
+    """
+    check_count(len(body.comments), settings.max_batch, "THREADGUARD_MAX_BATCH", what="the call")
+    sizes: list[int] = []
     for n, comment in enumerate(body.comments):
         if comment.text is None:
             continue
         if not comment.text.strip():
             raise ApiError(422, "text is empty", code="comment_empty", field=f"comments.{n}.text")
-        size = len(comment.text.encode("utf-8"))
-        if size > settings.max_text_bytes:
-            raise ApiError(
-                413,
-                f"comments.{n}.text is {size:,} bytes, over the limit of "
-                f"{settings.max_text_bytes:,} UTF-8 bytes",
-                code="text_too_long",
-                field=f"comments.{n}.text",
-            )
+        size = check_text(comment.text, settings, f"comments.{n}.text")
+        if comment.scores is None:
+            sizes.append(size)
+    if not sizes:
+        return
+    sent = {c.comment_id for c in body.comments if c.text is not None}
+    outside = {
+        c.parent_id
+        for c in body.comments
+        if c.scores is None and c.text is not None and c.parent_id and c.parent_id not in sent
+    }
+    stored = _stored_lengths(engine, body.source.strip(), outside) if outside else 0
+    article = article_context(body.title, body.article_text)
+    cost = request_cost([], [article, topic_of(body.title, body.article_text)], sizes=sizes)
+    check_budget(cost + stored, settings, what="the call")
+
+
+def _stored_lengths(engine: Any, source: str, comment_ids: set[str]) -> int:
+    """The summed length of the current stored texts of these comments of `source`."""
+    query = (
+        sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(comments.c.text)), 0))
+        .join(threads, threads.c.thread_id == comments.c.thread_id)
+        .where(
+            threads.c.source == source,
+            comments.c.superseded_at.is_(None),
+            comments.c.comment_id.in_(sorted(comment_ids)),
+        )
+    )
+    with database_errors(engine), engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
 
 
 @router.post(
@@ -211,10 +247,21 @@ def _check_texts(body: QueueItemsIn, settings: Settings) -> None:
     status_code=status.HTTP_200_OK,
     responses=error_responses(400, 401, 403, 404, 413, 422, 503),
 )
-def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) -> dict[str, Any]:
-    """Queue comments of one thread (scored here unless scores are given) and reader reports."""
+async def post_items(
+    request: Request, body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep
+) -> dict[str, Any]:
+    """Queue comments of one thread (scored here unless scores are given) and reader reports.
+
+    At most THREADGUARD_MAX_BATCH comments and THREADGUARD_MAX_REQUEST_TEXT_BYTES of text to
+    score; ingest scores and writes in one step on a scoring thread, so a client that
+    disconnects is noticed only before it starts.
+    """
     settings = services.settings
-    _check_texts(body, settings)
+    scoring = services.scoring
+    await scoring.run(_check_texts, body, settings, services.engine)
+    if await request.is_disconnected():
+        services.metrics.observe_abandoned("queue")
+        raise ClientGone()
     info = ThreadInfo(
         source=checked_source(body.source),
         source_format="api",
@@ -235,7 +282,8 @@ def post_items(body: QueueItemsIn, services: ServicesDep, caller: ModeratorDep) 
         for c in body.comments
     ]
     assert services.policy is not None
-    result = ingest_comments(
+    result = await scoring.run(
+        ingest_comments,
         services.engine,
         services.model,
         services.policy,

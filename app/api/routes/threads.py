@@ -1,7 +1,15 @@
 """POST /v1/threads: a page body in, its comment tree out, every comment scored in context.
 
-The response is streamed comment by comment, so a page of 100,000 comments never becomes
-one string in memory. `Accept: application/x-ndjson` gives one JSON object per line
+The page is parsed, then checked against the cost budget before anything is scored: at most
+THREADGUARD_MAX_PAGE_COMMENTS comments, each at most THREADGUARD_MAX_TEXT_BYTES (a longer
+comment is refused with 413 naming its path, `comments.17.text`, and its id: a prefix
+would be scored without the words that may have made it hateful), and at most
+THREADGUARD_MAX_REQUEST_TEXT_BYTES of text in all (the comments, the article context and
+the topic). Scoring runs in chunks that stop when the client disconnects; the queue is
+written only after the last chunk, so a page left half-scored stores nothing.
+
+The response is streamed comment by comment, so a long page never becomes one string in
+memory. `Accept: application/x-ndjson` gives one JSON object per line
 (a "thread" header, one "comment" per comment in document order, a closing "summary");
 otherwise one JSON document.
 """
@@ -9,19 +17,25 @@ otherwise one JSON document.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
+from app.api.budget import check_budget, check_count, check_text, request_cost
 from app.api.deps import MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import scored_comment
+from app.api.work import ScoringPool
 from app.auth import Role
+from app.config import Settings
+from app.domain import Thread
+from app.features import article_context, thread_frame, thread_topic
 from app.queue.ingest import ingest_thread
-from app.scoring import records, score_thread
+from app.registry import LoadedModel
+from app.scoring import reconcile_stance, score_rows
 from app.threads import FORMATS, ParseOptions, parse
 
 router = APIRouter(tags=["threads"])
@@ -132,16 +146,15 @@ async def threads(
     options = ParseOptions(
         max_bytes=settings.max_body_bytes, max_comments=settings.max_thread_comments
     )
-    thread = await run_in_threadpool(parse, body, format=format, options=options)
-    scored = await run_in_threadpool(
-        score_thread, model, thread, evidence_top=settings.evidence_top
-    )
-    rows = records(scored)
+    scoring = services.scoring
+    thread = await scoring.run(parse, body, format=format, options=options)
+    sizes = check_page(thread, settings)
+    rows = await score_page(request, scoring, model, thread, sizes, settings.evidence_top)
     metrics.observe_rows(rows, endpoint="threads")
     queued: dict[str, Any] | None = None
     if enqueue:
         assert services.policy is not None
-        result = await run_in_threadpool(
+        result = await scoring.run(
             ingest_thread,
             services.engine,
             model,
@@ -163,6 +176,68 @@ async def threads(
     return StreamingResponse(
         _document(header, comments, rows, model.version, queued), media_type="application/json"
     )
+
+
+def check_page(thread: Thread, settings: Settings) -> list[int]:
+    """The UTF-8 size of each comment's text, once the page is known to fit the budget.
+
+    Raises:
+        ApiError: 413 batch_too_large (too many comments), text_too_long (naming the
+            comment's path and id) or request_too_large (too much text in all).
+    """
+    comments = thread.comments
+    check_count(
+        len(comments), settings.max_page_comments, "THREADGUARD_MAX_PAGE_COMMENTS", what="the page"
+    )
+    sizes = [
+        check_text(c.text, settings, f"comments.{i}.text", label=f"comment_id {c.comment_id!r}")
+        for i, c in enumerate(comments)
+    ]
+    article = article_context(thread.article.title, thread.article.text)
+    check_budget(
+        request_cost([], [article, thread_topic(thread)], sizes=sizes), settings, what="the page"
+    )
+    return sizes
+
+
+async def score_page(
+    request: Request | None,
+    scoring: ScoringPool,
+    model: LoadedModel,
+    thread: Thread,
+    sizes: Sequence[int],
+    evidence_top: int,
+) -> list[dict[str, Any]]:
+    """`records(score_thread(model, thread))`, scored in chunks that stop for a gone client.
+
+    The rows are scored independently of each other; only the thread stance reads the
+    tree, and it is reconciled once every chunk is in (as `score_thread` does).
+
+    Raises:
+        ClientGone: the client disconnected before the last chunk.
+    """
+    frame = thread_frame(thread)
+    tree = frame[["comment_id", "parent_id", "author", "depth"]].to_dict("records")
+    inputs = list(
+        zip(
+            frame["text"].tolist(),
+            frame["parent_text"].tolist(),
+            frame["topic"].tolist(),
+            strict=True,
+        )
+    )
+
+    def score(part: Sequence[tuple[str, str | None, str | None]]) -> list[dict[str, Any]]:
+        texts, parents, topics = zip(*part, strict=True)
+        return score_rows(model, texts, parents, topics, evidence_top=evidence_top)
+
+    scored = await scoring.in_chunks(request, inputs, sizes, score, endpoint="threads")
+    rows = [{**node, **row} for node, row in zip(tree, scored, strict=True)]
+    reconciled = reconcile_stance(pd.DataFrame(rows)) if rows else []
+    for row, (label, p) in zip(rows, reconciled, strict=True):
+        row["thread_stance"] = label
+        row["thread_stance_p"] = p
+    return rows
 
 
 def _labelled(
