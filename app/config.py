@@ -24,10 +24,10 @@ DEFAULT_MAX_BATCH = 1_000
 # posted to /v1/threads gets the same cap.
 DEFAULT_MAX_BODY_BYTES = 48 * 1024 * 1024
 DEFAULT_MAX_THREAD_COMMENTS = 100_000
-# The cost budget of one HTTP request that scores (issue 12): the worst request these allow
-# (flagged comments of 2-4 KB, evidence for each, up to the byte budget) took 0.55-1.0 s
-# of one core on the scorer of 2026-12-03 (`benchmarks/http_bench.py --worst` measures
-# it), half the 2 s the service promises, so a slower CPU or a busy neighbour still fits.
+# The cost budget of one HTTP request that scores (issue 12): the worst request it allows
+# (50 flagged comments of 2 KB, evidence for each) took 0.98 s of one core on the scorer
+# of commit 9539784, half the 2 s the service promises, so a slower CPU or a busy neighbour
+# still fits. tests/api/test_worst_request.py and benchmarks/http_bench.py send it.
 DEFAULT_MAX_REQUEST_TEXT_BYTES = 102_400
 # Comments of one page scored by /v1/threads (each costs about 0.4 ms even when short).
 DEFAULT_MAX_PAGE_COMMENTS = 1_000

@@ -12,6 +12,12 @@ stops after `--requests` responses); when wrk is missing it is installed with
 
     python benchmarks/http_bench.py [--requests 5000] [--timeout 300] [--client auto]
 
+Then the worst request the default budget allows (tests/api/worstcase.py: a /v1/score
+batch and a /v1/threads page of flagged comments filling THREADGUARD_MAX_REQUEST_TEXT_BYTES),
+sent three times each to a fresh 1-worker server: seconds per request against the 2 s
+budget, and the server's RSS before and after. Every HTTP row of issue 12's goal table is
+printed with its reference.
+
 Writes benchmarks/out/http_bench.json and .md.
 """
 
@@ -48,12 +54,17 @@ sys.path.insert(0, str(ROOT))
 
 from app.registry import current_version, default_model_dir  # noqa: E402
 from tests.api.serverutil import Server, serve, threadguard_server  # noqa: E402
+from tests.api.worstcase import worst_batch, worst_page  # noqa: E402
 
 OUT = HERE / "out"
 PATH = "/v1/score"
-# Issue 5's goals.
-GOAL_P95_MS = 20.0
-GOAL_RPS = 300.0
+# Issue 12's goals.
+GOAL_P95_MS = 5.0
+GOAL_P95_BARE_RATIO = 4.0
+GOAL_RPS = 600.0
+GOAL_LOADED_P95_MS = 50.0
+GOAL_WORST_S = 2.0
+WORST_REPEATS = 3
 # Requests sent before each server is measured: imports, caches and both workers warm.
 WARMUP = 300
 # (workers, concurrencies) measured for each server, in this order.
@@ -539,25 +550,88 @@ def ratios(runs: list[Measurement]) -> list[dict[str, Any]]:
     return rows
 
 
-def goals(runs: list[Measurement]) -> list[dict[str, Any]]:
-    """Issue 5's two goals, each PASS or MISS (MISS also when a run had errors)."""
+def goals(runs: list[Measurement], worst: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 12's HTTP goals, each PASS or MISS (MISS also when a run had errors)."""
     ours = {(m.workers, m.concurrency): m for m in runs if m.server == "threadguard"}
-    single = ours[(1, 1)]
-    loaded = ours[(2, 32)]
-    return [
+    bare = {(m.workers, m.concurrency): m for m in runs if m.server == "bare"}
+    single, single_bare = ours[(1, 1)], bare[(1, 1)]
+    loaded, loaded_bare = ours[(2, 32)], bare[(2, 32)]
+    ratio = single.p95_ms / single_bare.p95_ms if single_bare.p95_ms else math.inf
+    rows = [
         {
-            "goal": f"p95 <= {GOAL_P95_MS:g} ms at concurrency 1 (1 worker)",
+            "goal": f"HTTP, concurrency 1: p95 <= {GOAL_P95_MS:g} ms (1 worker)",
             "value": single.p95_ms,
             "unit": "ms",
+            "reference": f"bare endpoint p95 {single_bare.p95_ms:.2f} ms",
             "pass": single.p95_ms <= GOAL_P95_MS and not single.errors and single.complete,
         },
         {
-            "goal": f">= {GOAL_RPS:g} requests/s at concurrency 32 on 2 cores (2 workers)",
+            "goal": f"HTTP, concurrency 1: p95 <= {GOAL_P95_BARE_RATIO:g}x the bare endpoint",
+            "value": round(ratio, 2),
+            "unit": "x bare",
+            "reference": f"bare endpoint p95 {single_bare.p95_ms:.2f} ms",
+            "pass": ratio <= GOAL_P95_BARE_RATIO and not single.errors,
+        },
+        {
+            "goal": f"HTTP, concurrency 32, 2 cores (2 workers): >= {GOAL_RPS:g} requests/s",
             "value": loaded.requests_per_s,
             "unit": "requests/s",
+            "reference": f"bare endpoint {loaded_bare.requests_per_s:,.0f} requests/s "
+            f"({loaded.requests_per_s / loaded_bare.requests_per_s:.2f}x)",
             "pass": loaded.requests_per_s >= GOAL_RPS and not loaded.errors and loaded.complete,
         },
+        {
+            "goal": f"HTTP, concurrency 32, 2 workers: p95 <= {GOAL_LOADED_P95_MS:g} ms, 0 errors",
+            "value": loaded.p95_ms,
+            "unit": f"ms, {loaded.errors} errors",
+            "reference": f"bare endpoint p95 {loaded_bare.p95_ms:.2f} ms",
+            "pass": loaded.p95_ms <= GOAL_LOADED_P95_MS and not loaded.errors,
+        },
     ]
+    if worst is not None:
+        slowest = max(worst["seconds"][path] for path in worst["seconds"])
+        grown = worst["rss_after_mb"] - worst["rss_before_mb"]
+        rows.append(
+            {
+                "goal": f"worst allowed request <= {GOAL_WORST_S:g} s, memory back to baseline",
+                "value": round(slowest, 2),
+                "unit": f"s (slowest of {WORST_REPEATS}), RSS {grown:+.0f} MB",
+                "reference": f"RSS {worst['rss_before_mb']:.0f} MB before, "
+                f"{worst['rss_after_mb']:.0f} MB after; budget "
+                f"{worst['budget_bytes']:,} bytes",
+                # Back to baseline: within the worst-request test's margin.
+                "pass": slowest <= GOAL_WORST_S and grown <= 48.0,
+            }
+        )
+    return rows
+
+
+def measure_worst(model_dir: Path, folder: Path) -> dict[str, Any]:
+    """The worst allowed batch and page, each sent WORST_REPEATS times to a fresh server."""
+    import psutil
+
+    batch, page = worst_batch(), worst_page()
+    seconds: dict[str, float] = {}
+    with threadguard_server(model_dir, folder / "worst") as server:
+        process = psutil.Process(server.pid)
+        with httpx.Client(base_url=server.url, timeout=120.0, trust_env=False) as client:
+            client.post(PATH, json={"text": "warm up"}).raise_for_status()
+            before = process.memory_info().rss / 1e6
+            for path, body in ((PATH, batch), ("/v1/threads?format=json", page)):
+                for _ in range(WORST_REPEATS):
+                    started = time.perf_counter()
+                    client.post(path, json=body).raise_for_status()
+                    elapsed = time.perf_counter() - started
+                    seconds[path] = max(seconds.get(path, 0.0), elapsed)
+            after = process.memory_info().rss / 1e6
+    return {
+        "budget_bytes": sum(len(c["text"].encode()) for c in batch["comments"]),
+        "batch_comments": len(batch["comments"]),
+        "page_comments": len(page["comments"]),
+        "seconds": {path: round(value, 3) for path, value in seconds.items()},
+        "rss_before_mb": round(before, 1),
+        "rss_after_mb": round(after, 1),
+    }
 
 
 def markdown(result: dict[str, Any], runs: list[Measurement]) -> str:
@@ -601,10 +675,22 @@ def markdown(result: dict[str, Any], runs: list[Measurement]) -> str:
             f"| {r['workers']} | {r['concurrency']} | {r['p50']:.2f} | {r['p95']:.2f} "
             f"| {r['p99']:.2f} | {r['throughput']:.3f} |"
         )
-    lines += ["", "Goals:", ""]
+    worst = result.get("worst")
+    if worst is not None:
+        lines += [
+            "",
+            f"Worst allowed request (fresh 1-worker server, {WORST_REPEATS} times each, the "
+            f"slowest shown): a /v1/score batch of {worst['batch_comments']} flagged comments "
+            f"and a /v1/threads page of {worst['page_comments']}, "
+            f"{worst['budget_bytes']:,} bytes of text: "
+            + ", ".join(f"{path} {value:.2f} s" for path, value in worst["seconds"].items())
+            + f"; RSS {worst['rss_before_mb']:.0f} MB before, {worst['rss_after_mb']:.0f} MB "
+            "after.",
+        ]
+    lines += ["", "Goals (issue 12):", "", "| | goal | value | reference |", "|---|---|---|---|"]
     for g in result["goals"]:
         verdict = "PASS" if g["pass"] else "MISS"
-        lines.append(f"- {verdict}: {g['goal']}: {g['value']:,} {g['unit']}")
+        lines.append(f"| {verdict} | {g['goal']} | {g['value']:,} {g['unit']} | {g['reference']} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -646,6 +732,9 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=None, help="folder with CURRENT")
     parser.add_argument("--context-share", type=float, default=0.3)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--no-worst", action="store_true", help="skip the worst-allowed-request measurement"
+    )
     args = parser.parse_args()
     if args.requests < 1 or args.timeout <= 0:
         parser.error("--requests and --timeout must be positive")
@@ -671,6 +760,7 @@ def main() -> None:
                             file=sys.stderr,
                         )
                         runs.append(load.run(server, args.requests, concurrency, (kind, workers)))
+        worst = None if args.no_worst else measure_worst(model_dir, folder)
 
     env["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result: dict[str, Any] = {
@@ -686,9 +776,10 @@ def main() -> None:
             "warmup_requests": min(WARMUP, args.requests),
         },
         "runs": [asdict(m) for m in runs],
+        "worst": worst,
     }
     result["ratios"] = ratios(runs)
-    result["goals"] = goals(runs)
+    result["goals"] = goals(runs, worst)
     report = markdown(result, runs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "http_bench.json").write_text(json.dumps(result, indent=2) + "\n")
