@@ -2,6 +2,10 @@
 
 Data goes to stdout, messages to stderr. An `AppError` ends the command with
 `error: <message>` on stderr and the error's exit code (2 for bad input), never a traceback.
+
+Heavy libraries (scikit-learn, numpy, pandas, FastAPI, SQLAlchemy, Dask) are imported inside
+the commands that need them, so `threadguard --help` and `version` start in well under a
+second; commands that load a model say so on stderr first (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -10,23 +14,23 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from app import __version__, registry
-from app.commands import ModelDirOption, reports_errors
+from app.commands import ModelDirOption, announce_model, reports_errors
 from app.commands.db import db_app, keys_app
 from app.commands.queue import queue_app
 from app.commands.score import score_command
-from app.domain import Thread, thread_json_schema
 from app.errors import AppError
-from app.scoring import score_records, score_thread
-from app.threads import FORMATS, Columns, ParseOptions, parse
+from app.threads import FORMATS
 from app.threads.options import DEFAULT_MAX_BYTES
-from app.threads.source import read_source
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from app.domain import Thread
 
 app = typer.Typer(
     help="threadguard: rebuild, score and moderate comment threads, offline.",
@@ -87,6 +91,12 @@ def parse_command(
     model_dir: ModelDirOption = None,
 ) -> None:
     """Parse a comment page or export and print its thread."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from app.threads import Columns, ParseOptions, parse
+    from app.threads.source import read_source
+
     source = read_source(page, allow_fetch=allow_fetch, max_bytes=max_bytes)
     original_bytes = (
         read_source(original, allow_fetch=allow_fetch, max_bytes=max_bytes).data
@@ -110,7 +120,11 @@ def parse_command(
         err.print(Text(f"warning: {warning.message}", style="yellow"))
     scores = None
     if score:
-        model = registry.load_current(model_dir or registry.default_model_dir())
+        models = model_dir or registry.default_model_dir()
+        announce_model(models)
+        model = registry.load_current(models)
+        from app.scoring import score_records, score_thread
+
         scores = score_records(score_thread(model, thread))
     if output is Output.json:
         data = thread.to_dict()
@@ -137,6 +151,8 @@ def _print_jsonl(thread: Thread, scores: dict[str, dict[str, Any]] | None) -> No
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the thread JSON form (`parse --output json`)."""
+    from app.domain import thread_json_schema
+
     json.dump(thread_json_schema(), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
@@ -166,9 +182,6 @@ def serve_command(
     """Start the HTTP service (uvicorn) with the current model and the queue database."""
     import os
 
-    import uvicorn
-
-    from app.api.app import create_app
     from app.config import load_settings
 
     overrides: dict[str, object] = {
@@ -183,6 +196,11 @@ def serve_command(
         if value is not None
     }
     settings = load_settings(**overrides)
+    announce_model(settings.model_dir or registry.default_model_dir())
+    import uvicorn
+
+    from app.api.app import create_app
+
     # Built here first so a bad bundle or an unmigrated database ends with its message
     # before a port is bound (and before worker processes start).
     service = create_app(settings)
@@ -240,6 +258,9 @@ def _training() -> Any:
 
 
 def _progress(message: str) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
     Console(stderr=True, highlight=False).print(Text(message, style="dim"))
 
 
@@ -304,10 +325,12 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Evaluate a model version on the test splits and write its report."""
+    models = model_dir or registry.default_model_dir()
+    announce_model(models, version)
     run = _training()
     report_dir = run.evaluate_bundle(
         data_dir,
-        model_dir=model_dir or registry.default_model_dir(),
+        model_dir=models,
         version=version,
         out_dir=out or run.DEFAULT_REPORTS,
         with_peers=peers,
@@ -321,7 +344,9 @@ def evaluate_command(
 @reports_errors
 def model_info_command(model_dir: ModelDirOption = None) -> None:
     """Verify and describe the current model: version, thresholds, metrics."""
-    model = registry.load_current(model_dir or registry.default_model_dir())
+    models = model_dir or registry.default_model_dir()
+    announce_model(models)
+    model = registry.load_current(models)
     manifest = model.manifest
     info = {
         "version": model.version,
@@ -350,6 +375,8 @@ def tree_text(thread: Thread, scores: dict[str, dict[str, Any]] | None = None) -
     With `scores` (from `score_records`), each comment's line gains its labels and, under
     it, the evidence for each flag.
     """
+    from rich.text import Text
+
     out = Text()
     out.append(thread.article.title or "(untitled page)", style="bold")
     out.append(f"\n{_summary(thread)}\n", style="dim")

@@ -19,22 +19,17 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import joblib
-import sklearn
+from typing import TYPE_CHECKING, Any
 
 from app.errors import AppError
-from app.features import READABLE_SCHEMAS
-from app.heads import (
-    BINARY_HEADS,
-    REPLY_LABELS,
-    SEVERITY_LABELS,
-    STANCE_LABELS,
-    Bundle,
-    CompiledBundle,
-    compile_bundle,
-)
+
+if TYPE_CHECKING:
+    from app.heads import Bundle, CompiledBundle
+
+# scikit-learn, joblib and app.heads / app.features (numpy, scipy, pandas) are imported
+# inside the functions that unpickle, write or describe a bundle: this module is also
+# imported by commands that only need `default_model_dir` or `current_version`, and those
+# imports cost seconds of CLI start-up.
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
@@ -143,6 +138,12 @@ def load(version_dir: Path) -> LoadedModel:
             differs from the manifest, the bundle was made with another scikit-learn or
             feature schema, or the pickle does not hold a threadguard bundle.
     """
+    import joblib
+    import sklearn
+
+    from app.features import READABLE_SCHEMAS
+    from app.heads import Bundle
+
     manifest = read_manifest(version_dir)
     where = version_dir / MANIFEST_FILE
     expected = _manifest_str(manifest, "model_sha256", where)
@@ -195,6 +196,8 @@ def assemble(version_dir: Path, manifest: Mapping[str, Any], bundle: Bundle) -> 
     Raises:
         ModelArtifactError: the manifest's thresholds or class biases are missing or invalid.
     """
+    from app.heads import compile_bundle
+
     where = version_dir / MANIFEST_FILE
     return LoadedModel(
         version=_manifest_str(manifest, "version", where),
@@ -215,6 +218,8 @@ def save_version(bundle: Bundle, manifest: Mapping[str, Any], out_dir: Path) -> 
     Raises:
         ModelArtifactError: the version directory already exists.
     """
+    import joblib
+
     version = str(manifest["version"])
     if not _VERSION_RE.match(version):
         raise ModelArtifactError(f"not a valid model version: {version!r}")
@@ -264,9 +269,11 @@ def _json_ready(value: Any) -> Any:
 
 def environment() -> dict[str, str]:
     """The library versions a manifest records."""
+    import joblib
     import numpy
     import pandas
     import scipy
+    import sklearn
 
     return {
         "python_version": sys.version.split()[0],
@@ -286,6 +293,8 @@ def _manifest_str(manifest: Mapping[str, Any], key: str, where: Path) -> str:
 
 
 def _thresholds(manifest: Mapping[str, Any], where: Path) -> dict[str, float]:
+    from app.heads import BINARY_HEADS
+
     table = manifest.get("thresholds")
     if not isinstance(table, dict):
         raise ModelArtifactError(f"{where} has no 'thresholds' table")
@@ -300,6 +309,8 @@ def _thresholds(manifest: Mapping[str, Any], where: Path) -> dict[str, float]:
 
 
 def _class_bias(manifest: Mapping[str, Any], where: Path) -> dict[str, dict[str, float]]:
+    from app.heads import REPLY_LABELS, SEVERITY_LABELS, STANCE_LABELS
+
     table = manifest.get("decision")
     if not isinstance(table, dict):
         raise ModelArtifactError(f"{where} has no 'decision' table")

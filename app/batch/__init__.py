@@ -13,7 +13,8 @@ Every row goes through `app.scoring.score_frame`.
   only when used: dask and distributed take a second to import).
 """
 
-from app.batch.local import Summary, run_local
+from typing import TYPE_CHECKING, Any
+
 from app.batch.spec import (
     DEFAULT_BLOCKSIZE,
     DEFAULT_CHUNK_SIZE,
@@ -27,6 +28,9 @@ from app.batch.spec import (
     RowError,
     resolve_job,
 )
+
+if TYPE_CHECKING:
+    from app.batch.local import Summary, run_local
 
 __all__ = [
     "DEFAULT_BLOCKSIZE",
@@ -43,3 +47,13 @@ __all__ = [
     "resolve_job",
     "run_local",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`Summary` and `run_local`, imported on first use: app.batch.local brings pandas,
+    pyarrow and the scorer, and `app.batch.spec` alone is enough for the CLI's options."""
+    if name in ("Summary", "run_local"):
+        from app.batch import local
+
+        return getattr(local, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from app.errors import AppError
-from app.scoring import OUTPUT_COLUMNS
 
 STDIO = "-"
 DEFAULT_CHUNK_SIZE = 2_000
@@ -138,7 +137,7 @@ def resolve_job(
             output_format = Format.jsonl
         else:
             output_format = _extension_format(output) or input_format
-    if columns.id is not None and columns.id in OUTPUT_COLUMNS:
+    if columns.id is not None and columns.id in _output_columns():
         raise BatchError(
             f"--id-column {columns.id!r} has the name of a score column; rename it in the input",
             field="id_column",
@@ -186,3 +185,11 @@ def _check_output(source: str, output: str) -> None:
         raise BatchError(f"{output}: the folder {target.parent} does not exist")
     if source != STDIO and target.exists() and target.resolve() == Path(source).resolve():
         raise BatchError(f"{output} is the input file; write the scores somewhere else")
+
+
+def _output_columns() -> tuple[str, ...]:
+    """`app.scoring.OUTPUT_COLUMNS`, imported on use: app.scoring brings numpy, pandas and
+    scikit-learn, and this module is imported for the `score` command's options (help)."""
+    from app.scoring import OUTPUT_COLUMNS
+
+    return tuple(OUTPUT_COLUMNS)

@@ -1,4 +1,9 @@
-"""Typer sub-commands too large for app/cli.py (which registers them), and what they share."""
+"""Typer sub-commands too large for app/cli.py (which registers them), and what they share.
+
+Start-up: building the CLI (`threadguard --help`, `version`, `db …`, `keys …`) must not
+import scikit-learn, numpy, scipy, pandas, FastAPI, SQLAlchemy or Dask, which take seconds;
+modules here import them inside the commands that use them (tests/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -36,3 +41,25 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(error.exit_code) from error
 
     return wrapper
+
+
+def announce_model(model_dir: Path, version: str | None = None) -> None:
+    """Say on stderr which bundle is about to be loaded, before the seconds it takes.
+
+    Loading imports scikit-learn, numpy and scipy and unpickles the bundle; until this line
+    a scoring command would print nothing. `version` defaults to the one CURRENT names; if
+    CURRENT cannot be read, nothing is said and the load that follows reports the error.
+    """
+    from app.registry import ModelArtifactError, current_version
+
+    if version is None:
+        try:
+            version = current_version(model_dir)
+        except ModelArtifactError:
+            return
+    where = model_dir / version
+    try:
+        shown = where.resolve().relative_to(Path.cwd())
+    except (ValueError, OSError):  # outside the working directory, or it is gone
+        shown = where
+    typer.echo(f"loading model {version} from {shown} (scikit-learn)", err=True)

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from app.auth import ApiKey, Role
 from app.commands import reports_errors
-from app.config import load_settings
-from app.queue import store
-from app.queue.keys import SqlKeyStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# SQLAlchemy and Alembic (app.queue.store, app.queue.keys) and pydantic-settings
+# (app.config) are imported inside the commands: the CLI imports this module to build
+# `threadguard --help`, which must not pay for them.
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -31,6 +34,8 @@ DatabaseUrlOption = Annotated[
 
 
 def _database_url(option: str | None) -> str:
+    from app.config import load_settings
+
     return option if option is not None else load_settings().database_url
 
 
@@ -42,6 +47,8 @@ def migrated_engine(url: str | None) -> Iterator[Engine]:
         DatabaseNotMigrated: the database is not at the head revision.
         DatabaseError: it cannot be reached.
     """
+    from app.queue import store
+
     engine = store.make_engine(_database_url(url))
     try:
         store.require_migrated(engine)
@@ -64,6 +71,8 @@ def upgrade_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create or migrate the database's tables (safe to run again, and from two places)."""
+    from app.queue import store
+
     url = _database_url(database_url)
     store.upgrade(url, revision)
     engine = store.make_engine(url)
@@ -78,6 +87,8 @@ def upgrade_command(
 @reports_errors
 def current_command(database_url: DatabaseUrlOption = None) -> None:
     """Print the database's revision and the one this threadguard needs; exit 1 if they differ."""
+    from app.queue import store
+
     engine = store.make_engine(_database_url(database_url))
     try:
         current = store.current_revision(engine)
@@ -112,6 +123,8 @@ def create_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create a key and print its secret, once, alone on stdout."""
+    from app.queue.keys import SqlKeyStore
+
     with migrated_engine(database_url) as engine:
         new = SqlKeyStore(engine).create(role, name if name is not None else f"{role.value} key")
     typer.echo(new.secret)
@@ -135,6 +148,8 @@ def list_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List keys (never their secrets): id, role, created, revoked or active, name."""
+    from app.queue.keys import SqlKeyStore
+
     with migrated_engine(database_url) as engine:
         keys = SqlKeyStore(engine).list_keys(include_revoked=all_keys)
     if not keys:
@@ -152,6 +167,8 @@ def revoke_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Revoke a key: requests with its secret are refused from now on."""
+    from app.queue.keys import SqlKeyStore
+
     with migrated_engine(database_url) as engine:
         key = SqlKeyStore(engine).revoke(key_id)
     typer.echo(f"revoked {key.role.value} key {key.key_id} ({key.name})", err=True)

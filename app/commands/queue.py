@@ -14,31 +14,35 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from app import registry
-from app.batch.progress import make_reporter
-from app.commands import ModelDirOption, reports_errors
+from app.commands import ModelDirOption, announce_model, reports_errors
 from app.commands.db import DatabaseUrlOption, migrated_engine
-from app.config import load_settings
 from app.errors import AppError
-from app.policy import load_policy
-from app.queue.ingest import (
-    Incoming,
-    IngestError,
-    IngestResult,
-    Report,
-    ThreadInfo,
-    checked_source,
-    ingest_comments,
-    ingest_thread,
-)
-from app.queue.review import Filters, export_feedback, list_items, stats
-from app.threads import FORMATS, ParseOptions, parse
-from app.threads.source import read_source
+from app.threads import FORMATS
+
+if TYPE_CHECKING:
+    from app.queue.ingest import Incoming, IngestResult
+    from app.queue.review import export_feedback as export_feedback
+
+# app.queue.ingest and app.queue.review bring SQLAlchemy, pandas and the scorer
+# (scikit-learn); they are imported inside the commands, so that building the CLI stays
+# fast.
+
+
+def __getattr__(name: str) -> Any:
+    """`export_feedback` stays an attribute of this module, imported on first use, so a test
+    can replace it here; `export_command` reads it through the module."""
+    if name == "export_feedback":
+        from app.queue.review import export_feedback
+
+        globals()[name] = export_feedback
+        return export_feedback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 queue_app = typer.Typer(
     help="The moderator review queue: put comments in, look at it, export decisions.",
@@ -84,6 +88,8 @@ def _looks_scored(data: bytes) -> bool:
 
 
 def _scored_rows(data: bytes, name: str) -> Iterator[Incoming]:
+    from app.queue.ingest import Incoming, IngestError, Report
+
     for number, raw in enumerate(data.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -157,19 +163,46 @@ def ingest_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Put a page's comments (or scored rows) into the review queue; reruns add only changes."""
+    from rich.console import Console
+
+    from app.batch.progress import make_reporter
+    from app.config import load_settings
+    from app.policy import load_policy
+    from app.queue.ingest import (
+        IngestError,
+        ThreadInfo,
+        checked_source,
+        ingest_comments,
+        ingest_thread,
+    )
+    from app.threads import ParseOptions, parse
+    from app.threads.source import read_source
+
     settings = load_settings()
-    model = registry.load_current(model_dir or settings.model_dir or registry.default_model_dir())
-    policy = load_policy(policy_file or settings.policy_file, model.thresholds)
     data = read_source(page, allow_fetch=False, max_bytes=settings.max_body_bytes).data
     scored = kind is Kind.scored or (kind is Kind.auto and format is None and _looks_scored(data))
+    # The input is read and checked before the model is loaded (seconds), so a bad page or
+    # a bad scored line is reported at once, alone on stderr.
+    if scored:
+        if source is None:
+            raise IngestError("scored rows need --source: the thread they belong to")
+        rows = list(_scored_rows(data, page))
+        info = ThreadInfo(source=checked_source(source), source_format="scored", title=title)
+    else:
+        options = ParseOptions(
+            max_bytes=settings.max_body_bytes, max_comments=settings.max_thread_comments
+        )
+        thread = parse(data, format=format, options=options)
+    models = model_dir or settings.model_dir or registry.default_model_dir()
+    if not quiet:
+        announce_model(models)
+    model = registry.load_current(models)
+    policy = load_policy(policy_file or settings.policy_file, model.thresholds)
     console = Console(stderr=True, highlight=False)
     reporter = make_reporter(quiet=quiet, console=console)
     with migrated_engine(database_url) as engine:
         result: IngestResult
         if scored:
-            if source is None:
-                raise IngestError("scored rows need --source: the thread they belong to")
-            rows = list(_scored_rows(data, page))
             reporter.start(total=len(rows), position=0, rows_before=0)
             done = 0
 
@@ -179,9 +212,6 @@ def ingest_command(
                 reporter.update(rows=done, position=done)
 
             try:
-                info = ThreadInfo(
-                    source=checked_source(source), source_format="scored", title=title
-                )
                 result = ingest_comments(
                     engine,
                     model,
@@ -194,10 +224,6 @@ def ingest_command(
             finally:
                 reporter.stop()
         else:
-            options = ParseOptions(
-                max_bytes=settings.max_body_bytes, max_comments=settings.max_thread_comments
-            )
-            thread = parse(data, format=format, options=options)
             reporter.start(total=len(thread.comments), position=0, rows_before=0)
             done = 0
 
@@ -254,6 +280,8 @@ def list_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print the most urgent items, one JSON object per line."""
+    from app.queue.review import Filters, list_items
+
     with migrated_engine(database_url) as engine:
         page = list_items(
             engine,
@@ -268,6 +296,8 @@ def list_command(
 @reports_errors
 def stats_command(database_url: DatabaseUrlOption = None) -> None:
     """Print open items per queue, decisions per moderator, flag precision and agreement."""
+    from app.queue.review import stats
+
     with migrated_engine(database_url) as engine:
         found = asdict(stats(engine))
     found.pop("extra", None)
@@ -285,6 +315,9 @@ def export_command(
 ) -> None:
     """Write decisions as labelled training rows (threadguard.feedback/1) for `train --feedback`."""
     moment = _since(since, "--since")
+    from app.commands import queue as here
+
+    export_feedback = here.export_feedback
     count = 0
     with migrated_engine(database_url) as engine:
         if output == "-":

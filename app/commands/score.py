@@ -10,26 +10,28 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from app import registry
-from app.batch import (
+from app.batch.spec import (
     DEFAULT_BLOCKSIZE,
     DEFAULT_CHUNK_SIZE,
     BatchError,
     Columns,
     Format,
     OnError,
-    Summary,
     resolve_job,
-    run_local,
 )
-from app.batch.progress import make_reporter
-from app.commands import reports_errors
+from app.commands import announce_model, reports_errors
+
+if TYPE_CHECKING:
+    from app.batch.local import Summary
+
+# The engines (pandas, pyarrow, the scorer with scikit-learn; Dask) and the progress
+# display are imported inside `score_command`: `threadguard --help` builds this command's
+# options from `app.batch.spec` alone.
 
 
 class Engine(StrEnum):
@@ -156,6 +158,11 @@ def score_command(
     ] = False,
 ) -> None:
     """Score a CSV, JSONL or Parquet file of comments, streaming, into CSV, JSONL or Parquet."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from app.batch.progress import make_reporter
+
     if engine is Engine.local and scheduler is not None:
         raise BatchError("--scheduler needs --engine dask")
     job = resolve_job(
@@ -179,13 +186,16 @@ def score_command(
     models = model_dir or registry.default_model_dir()
     summary: Summary
     if engine is Engine.dask:
-        from app.batch.dask_engine import run_dask  # dask takes a second to import
-
         if resume:
             raise BatchError(
                 "--resume works with the local engine only: a Dask run keeps no checkpoint. "
                 "Rerun the whole input, or use --engine local for a run that can be resumed"
             )
+        if not quiet:
+            # Each Dask worker loads this bundle itself; the line says which one.
+            announce_model(models)
+        from app.batch.dask_engine import run_dask  # dask takes a second to import
+
         summary = run_dask(
             job,
             models,
@@ -197,7 +207,11 @@ def score_command(
             warn=warn,
         )
     else:
+        if not quiet:
+            announce_model(models)
         model = registry.load_current(models)
+        from app.batch.local import run_local
+
         summary = run_local(
             job,
             model,

@@ -10,15 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from app.domain import Thread
 from app.errors import InputTooLarge, ParseError
 from app.threads import detect
 from app.threads.options import Columns, ParseOptions
 
+if TYPE_CHECKING:
+    # Only named in annotations: app.domain builds pydantic adapters on import, and the
+    # CLI imports this package for FORMATS when it only prints help.
+    from app.domain import Thread
+
 __all__ = ["FORMATS", "Columns", "ParseOptions", "parse", "parser_for"]
 
-Parser = Callable[[bytes, ParseOptions], Thread]
+Parser = Callable[[bytes, ParseOptions], "Thread"]
 
 # Format name -> (module, function). Modules are imported on first use, so a caller that
 # parses one format never pays for (or depends on) the others.
