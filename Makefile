@@ -16,7 +16,8 @@ LINTED := app training tests benchmarks
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# pip compiles app/_speedups.pyx (Cython, C++) into app/; a change to it reinstalls.
+$(STAMP): pyproject.toml setup.py app/_speedups.pyx
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,compare]'
@@ -47,9 +48,10 @@ browser:
 		$$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
 	} || { echo "make browser: could not install Debian's chromium; run apt-get install chromium" >&2; exit 1; }
 
-# THREADGUARD_REQUIRE_BROWSER=1: a missing chromium fails the browser test instead of skipping it.
+# THREADGUARD_REQUIRE_BROWSER=1: a missing chromium fails the browser test instead of skipping it;
+# THREADGUARD_REQUIRE_COMPILED=1: a missing compiled module fails instead of using the twins.
 pytest: install browser
-	THREADGUARD_REQUIRE_BROWSER=1 $(BIN)/pytest
+	THREADGUARD_REQUIRE_BROWSER=1 THREADGUARD_REQUIRE_COMPILED=1 $(BIN)/pytest
 
 test: lint typecheck pytest
 
@@ -77,4 +79,5 @@ train: install
 	$(BIN)/threadguard train --data-dir $(DATA_DIR) $(if $(FEEDBACK),--feedback $(FEEDBACK))
 
 clean:
-	rm -rf var $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf var $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info \
+		app/_speedups.cpp app/_speedups.*.so

@@ -17,12 +17,12 @@ import scipy.sparse as sp
 
 from app.features import (
     TextFeatures,
-    char_grams_with_spans,
     cross_column,
     cross_grams_with_spans,
     lower_with_map,
     word_grams_with_spans,
 )
+from app.speedups import compiled
 from app.textnorm import Normalised
 
 _WORD_SPAN_RE = re.compile(r"\S+")
@@ -56,13 +56,20 @@ def evidence(
     `row` is the text's 1 x n feature row and `weights` the head's weights over the same
     columns; only the word and char blocks are attributed (shape features are not words).
     """
-    return evidence_by_head(features, text, row, {"head": weights}, top=top)["head"]
+    entries = row_entries(row)
+    return evidence_by_head(features, text, entries, {"head": weights}, top=top)["head"]
+
+
+def row_entries(row: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The columns and values of a 1 x n sparse row."""
+    csr = row.tocsr()
+    return csr.indices, csr.data
 
 
 def evidence_by_head(
     features: TextFeatures,
     text: str,
-    row: sp.csr_matrix,
+    row: tuple[np.ndarray, np.ndarray],
     weights: Mapping[str, np.ndarray],
     *,
     top: int = 5,
@@ -70,51 +77,106 @@ def evidence_by_head(
 ) -> dict[str, list[Evidence]]:
     """`evidence` for several heads of one text, normalising and splitting it into n-grams once.
 
-    Pass `normalised` when the caller already normalised `text` (the scorer does).
+    `row` is the text's feature row as its columns and values (`row_entries`). Pass
+    `normalised` when the caller already normalised `text` (the scorer does).
     """
     if normalised is None:
         normalised = features.normalise_one(text)
     lowered, lower_index = lower_with_map(normalised.text)
     columns, starts, ends = _gram_columns(features, lowered)
-    row = row.tocsr()
-    dense = np.zeros(features.n_features, dtype=np.float64)
-    dense[row.indices] = row.data
-    word_starts, word_ends = _word_spans(text)
-    found: dict[str, list[Evidence]] = {}
+    # Only the original characters this (window's) text came from can get credit.
+    low, high = (normalised.starts[0], normalised.ends[-1]) if normalised.text else (0, 0)
+    word_starts, word_ends = _word_spans(text, low, high)
     if len(columns) == 0 or not word_starts:
         return {head: [] for head in weights}
+    values = _row_values(*row, columns)
     # Each feature's contribution is split evenly over its occurrences, then over the
     # characters each occurrence covers.
     _, inverse, counts = np.unique(columns, return_inverse=True, return_counts=True)
-    widths = ends - starts
-    char_index = np.repeat(starts, widths) + _ramp(widths)
-    norm_of_low = np.asarray(lower_index, dtype=np.int64)[char_index]
-    orig_start = np.asarray(normalised.starts, dtype=np.int64)[norm_of_low]
-    orig_width = np.maximum(
-        np.asarray(normalised.ends, dtype=np.int64)[norm_of_low] - orig_start, 1
+    first = np.asarray(word_starts, dtype=np.int64) - low
+    last = np.asarray(word_ends, dtype=np.int64) - low
+    contribution = np.stack([head_weights[columns] * values for head_weights in weights.values()])
+    scores = _spread(
+        starts,
+        ends,
+        contribution,
+        counts[inverse].astype(np.int64),
+        np.asarray(lower_index, dtype=np.int64),
+        normalised.starts,
+        normalised.ends,
+        low,
+        high,
+        first,
+        last,
     )
-    orig_index = np.repeat(orig_start, orig_width) + _ramp(orig_width)
-    for head, head_weights in weights.items():
-        contribution = head_weights[: len(dense)][columns] * dense[columns]
-        per_char = np.repeat(contribution / counts[inverse] / widths, widths)
-        per_orig = np.repeat(per_char / orig_width, orig_width)
-        totals = np.zeros(len(text) + 1, dtype=np.float64)
-        np.add.at(totals, orig_index, per_orig)
-        cumulative = np.concatenate([[0.0], np.cumsum(totals)])
-        scores = cumulative[word_ends] - cumulative[word_starts]
-        order = np.lexsort((word_starts, -scores))
-        items = [
+    found: dict[str, list[Evidence]] = {}
+    for head, head_scores in zip(weights, scores, strict=True):
+        order = np.lexsort((first, -head_scores))
+        found[head] = [
             Evidence(
                 text[word_starts[i] : word_ends[i]],
                 int(word_starts[i]),
                 int(word_ends[i]),
-                round(float(scores[i]), 4),
+                round(float(head_scores[i]), 4),
             )
             for i in order[:top]
-            if scores[i] > 0.0
+            if head_scores[i] > 0.0
         ]
-        found[head] = items
     return found
+
+
+def spread_scores(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    contribution: np.ndarray,
+    shares: np.ndarray,
+    lower_index: np.ndarray,
+    norm_starts: tuple[int, ...],
+    norm_ends: tuple[int, ...],
+    low: int,
+    high: int,
+    first: np.ndarray,
+    last: np.ndarray,
+) -> np.ndarray:
+    """Heads x words: each head's n-gram contributions summed over each word's characters.
+
+    Occurrence k covers lowered characters starts[k]:ends[k] and carries contribution[h, k],
+    split evenly over the shares[k] occurrences of its column, then over its characters,
+    then over the original characters each one was normalised from. Words are the original
+    spans first:last, relative to `low` (the window's first original character). The
+    compiled twin (app/_speedups.pyx) sums in the same order.
+    """
+    widths = ends - starts
+    char_index = np.repeat(starts, widths) + _ramp(widths)
+    norm_of_low = lower_index[char_index]
+    orig_start = np.asarray(norm_starts, dtype=np.int64)[norm_of_low]
+    orig_width = np.maximum(np.asarray(norm_ends, dtype=np.int64)[norm_of_low] - orig_start, 1)
+    orig_index = np.repeat(orig_start, orig_width) + _ramp(orig_width) - low
+    scores = np.zeros((len(contribution), len(first)), dtype=np.float64)
+    for h, head_contribution in enumerate(contribution):
+        per_char = np.repeat(head_contribution / shares / widths, widths)
+        per_orig = np.repeat(per_char / orig_width, orig_width)
+        totals = np.zeros(high - low + 1, dtype=np.float64)
+        np.add.at(totals, orig_index, per_orig)
+        cumulative = np.concatenate([[0.0], np.cumsum(totals)])
+        scores[h] = cumulative[last] - cumulative[first]
+    return scores
+
+
+_spread = compiled("spread_scores", spread_scores)
+
+
+def _row_values(indices: np.ndarray, data: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The value of a row (its sorted `indices` and `data`) at each of `columns` (0 where
+    the row has none)."""
+    if len(indices) == 0:
+        return np.zeros(len(columns), dtype=np.float64)
+    if np.any(indices[1:] < indices[:-1]):
+        order = np.argsort(indices, kind="stable")
+        indices, data = indices[order], data[order]
+    at = np.minimum(np.searchsorted(indices, columns), len(indices) - 1)
+    values: np.ndarray = np.where(indices[at] == columns, data[at].astype(np.float64), 0.0)
+    return values
 
 
 def _ramp(widths: np.ndarray) -> np.ndarray:
@@ -135,34 +197,61 @@ def _gram_columns(
     starts: list[int] = []
     ends: list[int] = []
     blocks = features.blocks_
-    for grams, vocabulary, offset in (
-        (word_grams_with_spans(lowered), features.word_.vocabulary_, blocks.word.start),
-        (char_grams_with_spans(lowered), features.char_.vocabulary_, blocks.char.start),
-    ):
-        for gram, start, end in grams:
-            index = vocabulary.get(gram)
-            if index is not None and end > start:
-                columns.append(index + offset)
-                starts.append(start)
-                ends.append(end)
+    _word_gram_spans(lowered, features.word_.vocabulary_, columns, starts, ends)
+    char_columns, char_starts, char_ends = features.char_spans(lowered)
+    cross_columns: list[int] = []
+    cross_starts: list[int] = []
+    cross_ends: list[int] = []
     if blocks.cross is not None:
         # A cross token ("g|vermin") is credited to the word it crosses.
         for gram, start, end in cross_grams_with_spans(lowered):
-            columns.append(blocks.cross.start + cross_column(gram))
-            starts.append(start)
-            ends.append(end)
+            cross_columns.append(blocks.cross.start + cross_column(gram))
+            cross_starts.append(start)
+            cross_ends.append(end)
+    # Word, char, cross: the order the occurrences are summed in, as before the char
+    # block was remembered per word (float sums depend on it).
     return (
-        np.asarray(columns, dtype=np.int64),
-        np.asarray(starts, dtype=np.int64),
-        np.asarray(ends, dtype=np.int64),
+        np.concatenate(
+            [
+                _ints(columns) + blocks.word.start,
+                char_columns + blocks.char.start,
+                _ints(cross_columns),
+            ]
+        ),
+        np.concatenate([_ints(starts), char_starts, _ints(cross_starts)]),
+        np.concatenate([_ints(ends), char_ends, _ints(cross_ends)]),
     )
 
 
-def _word_spans(text: str) -> tuple[list[int], list[int]]:
-    """Start and end of each whitespace-separated word, quotes and sentence marks trimmed."""
+def word_gram_spans(
+    lowered: str,
+    vocabulary: dict[str, int],
+    columns: list[int],
+    starts: list[int],
+    ends: list[int],
+) -> None:
+    """Append the column, start and end of each in-vocabulary word n-gram of `lowered`."""
+    for gram, start, end in word_grams_with_spans(lowered):
+        index = vocabulary.get(gram)
+        if index is not None and end > start:
+            columns.append(index)
+            starts.append(start)
+            ends.append(end)
+
+
+_word_gram_spans = compiled("word_gram_spans", word_gram_spans)
+
+
+def _ints(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _word_spans(text: str, low: int, high: int) -> tuple[list[int], list[int]]:
+    """Start and end of each whitespace-separated word of text[low:high], quotes and
+    sentence marks trimmed."""
     starts: list[int] = []
     ends: list[int] = []
-    for match in _WORD_SPAN_RE.finditer(text):
+    for match in _WORD_SPAN_RE.finditer(text, low, high):
         start, end = match.start(), match.end()
         while start < end and text[start] in _TRIM:
             start += 1

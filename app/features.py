@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ from sklearn.utils import murmurhash3_32
 
 from app.domain import Thread
 from app.sentences import windows
+from app.speedups import compiled
 from app.textnorm import DEFAULT_STEPS, Normalised, normalise
 
 # Bump when anything a pickled bundle refers to changes meaning or import path. Schema 2
@@ -55,6 +56,7 @@ SHAPE_NAMES = (
 SHAPE_NAMES_V2 = (*SHAPE_NAMES, "log_words", "no_letters", "one_word")
 _URL_RE = re.compile(r"https?://\S+|www\.\S+")
 _LETTERED_WORD_RE = re.compile(r"\S*[^\W\d_]\S*")
+_NON_SPACE_RE = re.compile(r"\S+")
 
 
 def lower_with_map(text: str) -> tuple[str, list[int]]:
@@ -97,6 +99,19 @@ def word_grams_with_spans(lowered: str) -> list[tuple[str, int, int]]:
     grams = list(tokens)
     grams.extend((f"{a[0]} {b[0]}", a[1], b[2]) for a, b in zip(tokens, tokens[1:], strict=False))
     return grams
+
+
+def word_columns(tokens: list[str], vocabulary: dict[str, int], out: list[int]) -> None:
+    """Append to `out` the columns of `word_analyzer`'s n-grams of `tokens` (in its order)
+    that `vocabulary` holds."""
+    get = vocabulary.get
+    out.extend([c for c in map(get, tokens) if c is not None])
+    out.extend(
+        [c for c in map(get, map(" ".join, zip(tokens, tokens[1:], strict=False))) if c is not None]
+    )
+
+
+_word_columns = compiled("word_columns", word_columns)
 
 
 def char_analyzer(text: str) -> list[str]:
@@ -153,11 +168,7 @@ def shape_features(text: str) -> list[float]:
 
 def shape_features_v2(text: str) -> list[float]:
     """`shape_features` plus the word-count signals of SHAPE_NAMES_V2 (same first seven)."""
-    letters = sum(map(str.isalpha, text))
-    upper = sum(map(str.isupper, text))
-    words = text.split()
-    shout = sum(1 for w in words if len(w) >= 3 and w.isupper())
-    digits = sum(map(str.isdigit, text))
+    letters, upper, digits, shout = _shape_counts(text)
     lettered = len(_LETTERED_WORD_RE.findall(text))
     return [
         math.log1p(len(text)),
@@ -172,6 +183,19 @@ def shape_features_v2(text: str) -> list[float]:
         1.0 if lettered == 1 else 0.0,
     ]
 
+
+def shape_counts(text: str) -> tuple[int, int, int, int]:
+    """Letters, upper-case characters, digits and shouted words (three or more characters,
+    all cased ones upper case) of `text`: the character counts of the shape block."""
+    letters = sum(map(str.isalpha, text))
+    upper = sum(map(str.isupper, text))
+    digits = sum(map(str.isdigit, text))
+    shout = sum(1 for w in text.split() if len(w) >= 3 and w.isupper())
+    return letters, upper, digits, shout
+
+
+# The compiled twin where it was built (app/_speedups.pyx; the same counts).
+_shape_counts: Callable[[str], tuple[int, int, int, int]] = compiled("shape_counts", shape_counts)
 
 SHAPES: dict[int, tuple[tuple[str, ...], Callable[[str], list[float]]]] = {
     1: (SHAPE_NAMES, shape_features),
@@ -198,6 +222,35 @@ GROUP_TERMS_RE = re.compile(
     r"wetbacks?|beaners?|ragheads?|towelheads?|muzzies|faggots?|fags?|dykes?|trannies|"
     r"tranny|goyim|xxechoparens|xxcodedjew)\b"
 )
+_TOKEN_RE = re.compile(r"\w+")
+# Whether a \w+ token is itself a group term, remembered per token (bounded).
+_GROUP_TOKENS: dict[str, bool] = {}
+_GROUP_MEMORY = 200_000
+
+
+def names_group(lowered: str, start: int = 0, end: int | None = None) -> bool:
+    r"""Whether `GROUP_TERMS_RE` matches in lowered[start:end], an order of magnitude faster.
+
+    Every alternative but "asylum seekers?" is made of word characters between word
+    boundaries, so it matches exactly where a whole \w+ token is one; a token is checked
+    once and remembered. Only the token "asylum" leaves the question to the pattern itself.
+    """
+    stop = len(lowered) if end is None else end
+    known = _GROUP_TOKENS
+    for token in _TOKEN_RE.findall(lowered, start, stop):
+        found = known.get(token)
+        if found is None:
+            found = GROUP_TERMS_RE.fullmatch(token) is not None
+            if len(known) >= _GROUP_MEMORY:
+                known.clear()
+            known[token] = found
+        if found:
+            return True
+        if token == "asylum" and GROUP_TERMS_RE.search(lowered, start, stop) is not None:
+            return True
+    return False
+
+
 _NEGATION_RE = re.compile(
     r"\b(?:not|no|never|nobody|none|nothing|neither|nor|cannot|without)\b|n't\b"
 )
@@ -208,15 +261,24 @@ NEGATION_SCOPE = 4
 def cross_grams_with_spans(lowered: str) -> list[tuple[str, int, int]]:
     """The cross block's tokens of lower-cased normalised text, each with its word's span."""
     grams: list[tuple[str, int, int]] = []
+    # Most texts name no group and negate nothing: two searches settle it. (A window ends
+    # before whitespace or at the text's end, so a window holds a match only where the
+    # whole text does.)
+    if _NEGATION_RE.search(lowered) is None and not names_group(lowered):
+        return grams
     for start, end in windows(lowered) or [(0, len(lowered))]:
+        grouped = names_group(lowered, start, end)
+        cues = list(_NEGATION_RE.finditer(lowered, start, end))
+        if not grouped and not cues:
+            continue
         words = [
             (m.group(), m.start(), m.end())
             for m in WORD_RE.finditer(lowered, start, end)
             if m.group()[0] not in "!?"
         ]
-        if GROUP_TERMS_RE.search(lowered, start, end):
+        if grouped:
             grams.extend((f"g|{w}", a, b) for w, a, b in words)
-        for cue in _NEGATION_RE.finditer(lowered, start, end):
+        for cue in cues:
             stop = _SCOPE_END_RE.search(lowered, cue.end(), end)
             limit = stop.start() if stop else end
             scoped = [(w, a, b) for w, a, b in words if cue.end() <= a and b <= limit]
@@ -226,29 +288,32 @@ def cross_grams_with_spans(lowered: str) -> list[tuple[str, int, int]]:
 
 def cross_column(gram: str) -> int:
     """The hashed column of a cross token."""
-    return int(murmurhash3_32(gram, seed=0, positive=True)) % CROSS_FEATURES
+    column = _CROSS_COLUMNS.get(gram)
+    if column is None:
+        column = int(murmurhash3_32(gram, seed=0, positive=True)) % CROSS_FEATURES
+        if len(_CROSS_COLUMNS) >= _CROSS_MEMORY:
+            _CROSS_COLUMNS.clear()
+        _CROSS_COLUMNS[gram] = column
+    return column
+
+
+# Cross tokens repeat like words do; hashing one costs more than looking it up.
+_CROSS_MEMORY = 100_000
+_CROSS_COLUMNS: dict[str, int] = {}
 
 
 def cross_rows(normalised: Sequence[str]) -> sp.csr_matrix:
     """The cross block of each normalised text: token counts, l2-normalised rows."""
-    indptr = [0]
-    indices: list[int] = []
-    data: list[float] = []
+    flat: list[int] = []
+    lengths: list[int] = []
     for text in normalised:
-        row: dict[int, int] = {}
-        for gram, _, _ in cross_grams_with_spans(text.lower()):
-            column = cross_column(gram)
-            row[column] = row.get(column, 0) + 1
-        ordered_columns = sorted(row)
-        values = np.asarray([row[c] for c in ordered_columns], dtype=np.float64)
-        norm = float(np.sqrt((values**2).sum())) or 1.0
-        indices.extend(ordered_columns)
-        data.extend((values / norm).tolist())
-        indptr.append(len(indices))
-    return sp.csr_matrix(
-        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-        shape=(len(normalised), CROSS_FEATURES),
+        before = len(flat)
+        flat.extend([cross_column(gram) for gram, _, _ in cross_grams_with_spans(text.lower())])
+        lengths.append(len(flat) - before)
+    counts = counted(
+        np.asarray(flat, dtype=np.int32), np.asarray(lengths, dtype=np.int64), CROSS_FEATURES
     )
+    return l2_rows(counts)
 
 
 @dataclass(frozen=True)
@@ -369,6 +434,28 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         state.pop("_char_memory", None)
         return state
 
+    def _word_rows(self, normalised: Sequence[str]) -> sp.csr_matrix:
+        """The word block: `tfidf_rows` with `word_analyzer`, its n-grams looked up as
+        they are made."""
+        vectorizer = self.word_
+        if vectorizer.norm != "l2" or not vectorizer.use_idf:
+            return tfidf_rows(vectorizer, word_analyzer, normalised)
+        vocabulary = vectorizer.vocabulary_
+        flat: list[int] = []
+        lengths: list[int] = []
+        findall = WORD_RE.findall
+        for text in normalised:
+            before = len(flat)
+            _word_columns(findall(text.lower()), vocabulary, flat)
+            lengths.append(len(flat) - before)
+        return weighted_counts(
+            vectorizer, np.asarray(flat, dtype=np.int32), np.asarray(lengths, dtype=np.int64)
+        )
+
+    def char_spans(self, lowered: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Char block column, start and end of each in-vocabulary char n-gram of `lowered`."""
+        return self._char_columns().spans(lowered)
+
     @property
     def n_features(self) -> int:
         """Total number of columns of `transform`'s matrix."""
@@ -382,8 +469,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self, texts: Sequence[str], normalised: Sequence[str]
     ) -> sp.csr_matrix:
         """Like `transform` when the caller already holds the normalised texts."""
-        words = tfidf_rows(self.word_, word_analyzer, normalised)
-        chars = weighted_rows(self.char_, [self._char_columns()(text) for text in normalised])
+        words = self._word_rows(normalised)
+        chars = weighted_counts(self.char_, *self._char_columns().batch(normalised))
         names, shape = SHAPES[self.shape_version]
         inputs = self._shape_inputs(texts, normalised)
         shapes = (
@@ -409,40 +496,81 @@ def tfidf_rows(
         matrix: sp.csr_matrix = vectorizer.transform(texts)
         return matrix
     get = vectorizer.vocabulary_.get
-
-    def columns(text: str) -> list[int]:
-        return [c for c in map(get, analyzer(text)) if c is not None]
-
-    return weighted_rows(vectorizer, [columns(text) for text in texts])
+    flat: list[int] = []
+    lengths: list[int] = []
+    for text in texts:
+        before = len(flat)
+        flat.extend([c for c in map(get, analyzer(text)) if c is not None])
+        lengths.append(len(flat) - before)
+    return weighted_counts(
+        vectorizer, np.asarray(flat, dtype=np.int32), np.asarray(lengths, dtype=np.int64)
+    )
 
 
 def weighted_rows(vectorizer: TfidfVectorizer, columns: Sequence[Sequence[int]]) -> sp.csr_matrix:
     """TF-IDF rows (sublinear tf, IDF, l2 norm, float32) from each row's n-gram columns."""
-    indptr = [0]
-    indices: list[int] = []
-    counts: list[int] = []
-    for found in columns:
-        row: dict[int, int] = {}
-        for column in found:
-            row[column] = row.get(column, 0) + 1
-        ordered_columns = sorted(row)
-        indices.extend(ordered_columns)
-        counts.extend(row[c] for c in ordered_columns)
-        indptr.append(len(indices))
-    columns_array = np.asarray(indices, dtype=np.int32)
-    data = np.asarray(counts, dtype=np.float32)
-    if vectorizer.sublinear_tf:
-        data = np.log(data) + np.float32(1.0)
-    data *= vectorizer.idf_.astype(np.float32)[columns_array]
-    bounds = np.asarray(indptr, dtype=np.int64)
+    lengths = np.asarray([len(found) for found in columns], dtype=np.int64)
+    flat = np.asarray([c for found in columns for c in found], dtype=np.int32)
+    return weighted_counts(vectorizer, flat, lengths)
+
+
+def counted(flat: np.ndarray, lengths: np.ndarray, n_columns: int) -> sp.csr_matrix:
+    """Rows of occurrence counts (float32, columns sorted) from every row's columns in a row.
+
+    `flat` holds the columns of row 0, then of row 1, ... (`lengths` says how many each).
+    """
+    indptr, indices, counts = _count_rows(
+        np.ascontiguousarray(flat, dtype=np.int32),
+        np.ascontiguousarray(lengths, dtype=np.int64),
+        n_columns,
+    )
+    return sp.csr_matrix((counts, indices, indptr), shape=(len(lengths), n_columns))
+
+
+def count_rows(
+    flat: np.ndarray, lengths: np.ndarray, n_columns: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR indptr, indices (sorted per row) and float32 counts of `counted`'s rows.
+
+    scipy's compiled duplicate summing does the counting; the compiled twin counts into a
+    scratch array instead of sorting every occurrence, about twice as fast.
+    """
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (np.ones(len(flat), dtype=np.float32), flat.astype(np.int32), indptr),
+        shape=(len(lengths), n_columns),
+    )
+    matrix.sum_duplicates()
+    return matrix.indptr.astype(np.int64), matrix.indices, matrix.data
+
+
+_count_rows = compiled("count_rows", count_rows)
+
+
+def l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """`matrix` with every non-empty row scaled to unit length (sums in float64, float32 out)."""
+    data = matrix.data
+    bounds = matrix.indptr.astype(np.int64)
     lengths = np.diff(bounds)
     if len(data):
         squares = np.add.reduceat(data.astype(np.float64) ** 2, bounds[:-1][lengths > 0])
-        norms = np.ones(len(columns), dtype=np.float64)
+        norms = np.ones(len(lengths), dtype=np.float64)
         norms[lengths > 0] = np.sqrt(squares)
         data = (data / np.repeat(norms, lengths)).astype(np.float32)
-    shape = (len(columns), len(vectorizer.vocabulary_))
-    return sp.csr_matrix((data, columns_array, bounds), shape=shape)
+    return sp.csr_matrix((data, matrix.indices, bounds), shape=matrix.shape)
+
+
+def weighted_counts(
+    vectorizer: TfidfVectorizer, flat: np.ndarray, lengths: np.ndarray
+) -> sp.csr_matrix:
+    """`weighted_rows` of columns given as one flat array and each row's length."""
+    matrix = counted(flat, lengths, len(vectorizer.vocabulary_))
+    data = matrix.data
+    if vectorizer.sublinear_tf:
+        data = np.log(data) + np.float32(1.0)
+    matrix.data = data * vectorizer.idf_.astype(np.float32)[matrix.indices]
+    return l2_rows(matrix)
 
 
 class WordCharColumns:
@@ -451,29 +579,72 @@ class WordCharColumns:
     Char n-grams never cross a space (`char_analyzer` pads each word), so a text's char
     columns are the concatenation of its words' columns. Words repeat (Zipf), so looking a
     word up once instead of cutting it into ~4 n-grams per character makes the char block,
-    the most expensive part of scoring, several times cheaper. The memory is bounded: when
-    it holds `limit` words it starts again.
+    the most expensive part of scoring, several times cheaper. A word's columns are kept as
+    the bytes of an int32 array, so a whole batch's columns are one `bytes.join`. The
+    memory is bounded: when it holds `limit` words it starts again.
     """
 
     def __init__(self, vocabulary: dict[str, int], limit: int = 200_000) -> None:
         self.vocabulary = vocabulary
         self.limit = limit
-        self.known: dict[str, tuple[int, ...]] = {}
+        self.known: dict[str, bytes] = {}
+        self.known_spans: dict[str, tuple[bytes, bytes, bytes]] = {}
 
     def __call__(self, text: str) -> list[int]:
-        out: list[int] = []
-        known = self.known
-        for word in text.lower().split():
-            found = known.get(word)
-            if found is None:
-                found = self._columns(word)
-                if len(known) >= self.limit:
-                    known.clear()
-                known[word] = found
-            out.extend(found)
-        return out
+        """The char columns of one text, in `char_analyzer`'s order."""
+        flat, _ = self.batch([text])
+        columns: list[int] = flat.tolist()
+        return columns
 
-    def _columns(self, word: str) -> tuple[int, ...]:
+    def batch(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every text's columns in one int32 array, and how many belong to each text."""
+        parts: list[bytes] = []
+        lengths: list[int] = []
+        known = self.known
+        for text in texts:
+            size = 0
+            for word in text.lower().split():
+                found = known.get(word)
+                if found is None:
+                    found = self._columns(word)
+                    if len(known) >= self.limit:
+                        known.clear()
+                    known[word] = found
+                parts.append(found)
+                size += len(found)
+            lengths.append(size // 4)
+        flat = np.frombuffer(b"".join(parts), dtype=np.int32)
+        return flat, np.asarray(lengths, dtype=np.int64)
+
+    def spans(self, lowered: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Column, start and end (in `lowered`) of each in-vocabulary char n-gram, in
+        `char_grams_with_spans`' order (what evidence credits).
+
+        A word's grams cover the same characters of the word wherever it stands, so they
+        are remembered relative to the word (in a memory of their own, bounded like the
+        columns') and moved to each occurrence.
+        """
+        return _char_gram_spans(lowered, self.known_spans, self._remember_spans)
+
+    def _remember_spans(self, word: str) -> tuple[bytes, bytes, bytes]:
+        found = self._spans(word)
+        if len(self.known_spans) >= self.limit // 4:
+            self.known_spans.clear()
+        self.known_spans[word] = found
+        return found
+
+    def _spans(self, word: str) -> tuple[bytes, bytes, bytes]:
+        get = self.vocabulary.get
+        found = []
+        for gram, start, n in _padded_grams(word):
+            column = get(gram)
+            first, last = max(start, 0), min(start + n, len(word))
+            if column is not None and last > first:
+                found.append((column, first, last))
+        table = np.asarray(found, dtype=np.int64).reshape(len(found), 3)
+        return tuple(np.ascontiguousarray(table[:, k]).tobytes() for k in range(3))  # type: ignore[return-value]
+
+    def _columns(self, word: str) -> bytes:
         low, high = CHAR_NGRAMS
         get = self.vocabulary.get
         padded = f" {word} "
@@ -484,7 +655,52 @@ class WordCharColumns:
                 column = get(padded[i : i + n])
                 if column is not None:
                     found.append(column)
-        return tuple(found)
+        return np.asarray(found, dtype=np.int32).tobytes()
+
+
+def char_gram_spans(
+    lowered: str,
+    known: dict[str, tuple[bytes, bytes, bytes]],
+    remember: Callable[[str], tuple[bytes, bytes, bytes]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column, start and end of the char n-grams of `lowered`'s words, from each word's
+    remembered (columns, starts, ends) int64 bytes (`remember(word)` makes and keeps them
+    where `known` lacks the word), moved to where the word stands."""
+    columns: list[bytes] = []
+    starts: list[bytes] = []
+    ends: list[bytes] = []
+    word_starts: list[int] = []
+    counts: list[int] = []
+    for match in _NON_SPACE_RE.finditer(lowered):
+        word = match.group()
+        found = known.get(word)
+        if found is None:
+            found = remember(word)
+        columns.append(found[0])
+        starts.append(found[1])
+        ends.append(found[2])
+        word_starts.append(match.start())
+        counts.append(len(found[0]) // 8)
+    where = np.repeat(np.asarray(word_starts, dtype=np.int64), counts)
+    return (
+        np.frombuffer(b"".join(columns), dtype=np.int64).copy(),
+        np.frombuffer(b"".join(starts), dtype=np.int64) + where,
+        np.frombuffer(b"".join(ends), dtype=np.int64) + where,
+    )
+
+
+_char_gram_spans = compiled("char_gram_spans", char_gram_spans)
+
+
+def _padded_grams(word: str) -> Iterator[tuple[str, int, int]]:
+    """`char_analyzer`'s grams of one word, each with where it starts in the word (-1 for
+    the leading pad) and its length."""
+    low, high = CHAR_NGRAMS
+    padded = f" {word} "
+    size = len(padded)
+    for n in range(low, min(high, size) + 1):
+        for i in range(size - n + 1):
+            yield padded[i : i + n], i - 1, n
 
 
 def topic_key(topic: str | None) -> str:

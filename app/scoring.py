@@ -218,11 +218,10 @@ def _score_columns(
             by_row.setdefault(int(sources[head][0][i]), []).append(head)
         items: dict[str, list[dict[str, object]]] = {}
         for row, heads in by_row.items():
-            stacked = sources[heads[0]][1]
             by_head = evidence_by_head(
                 features,
                 text,
-                stacked[row],
+                windows.entries(row),
                 {head: weights[head] for head in heads},
                 top=evidence_top,
                 normalised=windows.map_of(i, row),
@@ -259,6 +258,8 @@ class _Windows:
                     self.maps.append(window)
                     owners.append(i)
         self.owners = np.asarray(owners, dtype=np.int64)
+        self.x_text: sp.csr_matrix | None = None
+        self.stacked: sp.csr_matrix | None = None
         self.n = len(texts)
         features = model.bundle.features
         originals = [original_slice(texts[o], m) for o, m in zip(owners, self.maps, strict=True)]
@@ -274,9 +275,12 @@ class _Windows:
         """Per text: the highest decision, the row of `stacked` it came from, `stacked`."""
         decision = head.decision(x_text)[:, 0]
         rows = np.arange(self.n)
+        self.x_text = x_text
         if self.matrix is None:
             return decision, rows, x_text
-        stacked = sp.vstack([x_text, self.matrix], format="csr")
+        if self.stacked is None:
+            self.stacked = sp.vstack([x_text, self.matrix], format="csr")
+        stacked = self.stacked
         windowed = head.decision(self.matrix)[:, 0]
         for k in np.flatnonzero(windowed > decision[self.owners]):
             owner = self.owners[k]
@@ -284,6 +288,13 @@ class _Windows:
                 decision[owner] = windowed[k]
                 rows[owner] = self.n + k
         return decision, rows, stacked
+
+    def entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and values of a row of `stacked` (without building a 1-row matrix)."""
+        matrix, at = (self.x_text, row) if row < self.n else (self.matrix, row - self.n)
+        assert matrix is not None
+        start, stop = matrix.indptr[at], matrix.indptr[at + 1]
+        return matrix.indices[start:stop], matrix.data[start:stop]
 
     def map_of(self, text: int, row: int) -> Normalised:
         """The offset map of a row of `stacked` (a text's own or one of its windows)."""
