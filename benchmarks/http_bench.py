@@ -68,7 +68,7 @@ WORST_REPEATS = 3
 # Requests sent before each server is measured: imports, caches and both workers warm.
 WARMUP = 300
 # (workers, concurrencies) measured for each server, in this order.
-PLAN: tuple[tuple[int, tuple[int, ...]], ...] = ((1, (1, 32)), (2, (32,)))
+PLAN: tuple[tuple[int, tuple[int, ...]], ...] = ((1, (1, 32)), (2, (1, 32)))
 LUA = r"""
 -- POST one prepared body after another; stop after `limit` responses.
 local prepared = {}
