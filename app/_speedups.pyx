@@ -57,11 +57,13 @@ def shape_counts(str text):
     return letters, upper, digits, shout
 
 
-def spread_scores(
+def evidence_scores(
+    const long long[:] columns,
     const long long[:] starts,
     const long long[:] ends,
-    const double[:, :] contribution,
-    const long long[:] shares,
+    const int[:] row_indices,
+    const float[:] row_data,
+    list weights,
     const long long[:] lower_index,
     tuple norm_starts,
     tuple norm_ends,
@@ -70,37 +72,69 @@ def spread_scores(
     const long long[:] first,
     const long long[:] last,
 ):
-    """Per head and word, the summed contribution of the n-grams over the word's characters.
+    """Per head and word, the summed contribution of the n-grams over the word's characters
+    (app.evidence.evidence_scores, in one pass).
 
-    Occurrence k (lowered characters starts[k]..ends[k]) carries contribution[h, k] of head
-    h, split evenly over the `shares[k]` occurrences of its column, then over its
-    characters, then over the original characters each of those was normalised from
-    (norm_starts/norm_ends through lower_index). Words are original spans first..last, both
-    relative to `low`. The sums run in the order of evidence's numpy formulation (np.add.at
-    over occurrences, characters, original characters; then a running sum), so the totals
-    are the same doubles.
+    Occurrence k (lowered characters starts[k]..ends[k], matrix column columns[k]) carries
+    weight x the row's value at its column, split evenly over the occurrences of that
+    column, then over its characters, then over the original characters each of those was
+    normalised from (norm_starts/norm_ends through lower_index). Words are original spans
+    first..last, relative to `low`. The sums run in the order of the numpy formulation
+    (np.add.at over occurrences, characters, original characters; then a running sum), so
+    the totals are the same doubles.
     """
-    cdef Py_ssize_t heads = contribution.shape[0]
-    cdef Py_ssize_t occurrences = starts.shape[0]
+    cdef Py_ssize_t heads = len(weights)
+    cdef Py_ssize_t occurrences = columns.shape[0]
     cdef Py_ssize_t words = first.shape[0]
+    cdef Py_ssize_t nnz = row_indices.shape[0]
     cdef Py_ssize_t span = high - low + 1
-    cdef Py_ssize_t h, k, c, o, w, n
-    cdef long long orig_start, orig_width
-    cdef double per_char, per_orig, running
+    cdef Py_ssize_t h, k, c, o, w, n, lo, hi, mid
+    cdef long long orig_start, orig_width, column
+    cdef double per_char, per_orig, running, value
+    cdef const double[:] head_weights
     scores = np.zeros((heads, words), dtype=np.float64)
     cdef double[:, :] out = scores
+    cdef long long* position = <long long*> malloc((occurrences if occurrences else 1) * sizeof(long long))
+    cdef long long* tally = <long long*> calloc(nnz if nnz else 1, sizeof(long long))
     cdef double* totals = <double*> malloc(span * sizeof(double))
     cdef double* cumulative = <double*> malloc((span + 1) * sizeof(double))
-    if totals == NULL or cumulative == NULL:
+    if position == NULL or tally == NULL or totals == NULL or cumulative == NULL:
+        free(position)
+        free(tally)
         free(totals)
         free(cumulative)
         raise MemoryError()
     try:
+        # Where each occurrence's column sits in the (sorted) row, and how often it occurs.
+        for k in range(occurrences):
+            column = columns[k]
+            lo = 0
+            hi = nnz
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if row_indices[mid] < column:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < nnz and row_indices[lo] == column:
+                position[k] = lo
+                tally[lo] += 1
+            else:
+                position[k] = -1
         for h in range(heads):
+            head_weights = weights[h]
             for o in range(span):
                 totals[o] = 0.0
             for k in range(occurrences):
-                per_char = contribution[h, k] / <double> shares[k] / <double> (ends[k] - starts[k])
+                if position[k] < 0:
+                    # A column the row lacks has value 0: it adds nothing anywhere.
+                    continue
+                value = row_data[position[k]]
+                per_char = (
+                    head_weights[columns[k]] * value
+                    / <double> tally[position[k]]
+                    / <double> (ends[k] - starts[k])
+                )
                 for c in range(starts[k], ends[k]):
                     n = lower_index[c]
                     orig_start = <long long> norm_starts[n]
@@ -118,6 +152,8 @@ def spread_scores(
             for w in range(words):
                 out[h, w] = cumulative[last[w]] - cumulative[first[w]]
     finally:
+        free(position)
+        free(tally)
         free(totals)
         free(cumulative)
     return scores

@@ -89,18 +89,16 @@ def evidence_by_head(
     word_starts, word_ends = _word_spans(text, low, high)
     if len(columns) == 0 or not word_starts:
         return {head: [] for head in weights}
-    values = _row_values(*row, columns)
-    # Each feature's contribution is split evenly over its occurrences, then over the
-    # characters each occurrence covers.
-    _, inverse, counts = np.unique(columns, return_inverse=True, return_counts=True)
     first = np.asarray(word_starts, dtype=np.int64) - low
     last = np.asarray(word_ends, dtype=np.int64) - low
-    contribution = np.stack([head_weights[columns] * values for head_weights in weights.values()])
-    scores = _spread(
+    indices, data = row
+    scores = _evidence_scores(
+        columns,
         starts,
         ends,
-        contribution,
-        counts[inverse].astype(np.int64),
+        np.ascontiguousarray(indices, dtype=np.int32),
+        np.ascontiguousarray(data, dtype=np.float32),
+        [np.ascontiguousarray(w, dtype=np.float64) for w in weights.values()],
         np.asarray(lower_index, dtype=np.int64),
         normalised.starts,
         normalised.ends,
@@ -125,6 +123,47 @@ def evidence_by_head(
     return found
 
 
+def evidence_scores(
+    columns: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    row_indices: np.ndarray,
+    row_data: np.ndarray,
+    weights: list[np.ndarray],
+    lower_index: np.ndarray,
+    norm_starts: tuple[int, ...],
+    norm_ends: tuple[int, ...],
+    low: int,
+    high: int,
+    first: np.ndarray,
+    last: np.ndarray,
+) -> np.ndarray:
+    """Heads x words: how much each word of the original text raised each head's score.
+
+    Occurrence k of an n-gram (matrix column columns[k], lowered characters
+    starts[k]:ends[k]) contributes the head's weight times the row's value at that column.
+    Each feature's contribution is split evenly over its occurrences, then over the
+    characters each occurrence covers (`spread_scores`). The compiled twin
+    (app/_speedups.pyx) does the same arithmetic in one pass.
+    """
+    values = _row_values(row_indices, row_data, columns)
+    _, inverse, counts = np.unique(columns, return_inverse=True, return_counts=True)
+    contribution = np.stack([head_weights[columns] * values for head_weights in weights])
+    return spread_scores(
+        starts,
+        ends,
+        contribution,
+        counts[inverse].astype(np.int64),
+        lower_index,
+        norm_starts,
+        norm_ends,
+        low,
+        high,
+        first,
+        last,
+    )
+
+
 def spread_scores(
     starts: np.ndarray,
     ends: np.ndarray,
@@ -143,8 +182,7 @@ def spread_scores(
     Occurrence k covers lowered characters starts[k]:ends[k] and carries contribution[h, k],
     split evenly over the shares[k] occurrences of its column, then over its characters,
     then over the original characters each one was normalised from. Words are the original
-    spans first:last, relative to `low` (the window's first original character). The
-    compiled twin (app/_speedups.pyx) sums in the same order.
+    spans first:last, relative to `low` (the window's first original character).
     """
     widths = ends - starts
     char_index = np.repeat(starts, widths) + _ramp(widths)
@@ -163,7 +201,7 @@ def spread_scores(
     return scores
 
 
-_spread = compiled("spread_scores", spread_scores)
+_evidence_scores = compiled("evidence_scores", evidence_scores)
 
 
 def _row_values(indices: np.ndarray, data: np.ndarray, columns: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import speedups
-from app.evidence import spread_scores, word_gram_spans
+from app.evidence import evidence_scores, word_gram_spans
 from app.features import (
     GROUP_TERMS_RE,
     WORD_RE,
@@ -148,24 +148,31 @@ def test_count_rows_compiled_equal_scipys_duplicate_summing() -> None:
 
 
 @needs_build
-def test_spread_scores_compiled_equal_the_numpy_formulation() -> None:
+def test_evidence_scores_compiled_equal_the_numpy_formulation() -> None:
     assert speedups.MODULE is not None
     rng = np.random.default_rng(3)
-    for _ in range(50):
+    for _ in range(80):
         size = int(rng.integers(1, 40))
-        starts = rng.integers(0, size, 30).astype(np.int64)
-        ends = np.minimum(starts + rng.integers(1, 6, 30), size).astype(np.int64)
-        widths = rng.integers(1, 3, size)
-        norm_ends = tuple(int(x) for x in np.cumsum(widths))
-        norm_starts = tuple(int(a - w) for a, w in zip(norm_ends, widths, strict=True))
+        occurrences = int(rng.integers(0, 30))
+        starts = rng.integers(0, size, occurrences).astype(np.int64)
+        ends = np.minimum(starts + rng.integers(1, 6, occurrences), size).astype(np.int64)
+        columns = rng.integers(0, 25, occurrences).astype(np.int64)
+        # The row holds most of the columns the text has (and some it lacks).
+        row_indices = np.unique(rng.integers(0, 30, 18)).astype(np.int32)
+        row_data = rng.random(len(row_indices)).astype(np.float32)
+        widths = rng.integers(0, 3, size)  # 0: a character the normaliser inserted
+        norm_ends = tuple(int(x) for x in np.cumsum(widths) + 1)
+        norm_starts = tuple(int(a - max(w, 1)) for a, w in zip(norm_ends, widths, strict=True))
         high = norm_ends[-1]
         first = np.sort(rng.integers(0, high, 5)).astype(np.int64)
         last = np.minimum(first + rng.integers(0, 4, 5), high).astype(np.int64)
         args = (
+            columns,
             starts,
             ends,
-            rng.normal(size=(3, 30)),
-            rng.integers(1, 4, 30).astype(np.int64),
+            row_indices,
+            row_data,
+            [rng.normal(size=40), rng.normal(size=40)],
             np.arange(size, dtype=np.int64),
             norm_starts,
             norm_ends,
@@ -174,7 +181,9 @@ def test_spread_scores_compiled_equal_the_numpy_formulation() -> None:
             first,
             last,
         )
-        np.testing.assert_array_equal(speedups.MODULE.spread_scores(*args), spread_scores(*args))
+        np.testing.assert_array_equal(
+            speedups.MODULE.evidence_scores(*args), evidence_scores(*args)
+        )
 
 
 @given(_words)
