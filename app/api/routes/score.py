@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
-from app.api.deps import MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
+from app.api.deps import ScorerDep, ServicesDep
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import BatchIn, BatchScores, CommentIn, ScoredComment, scored_comment
 from app.config import Settings
@@ -56,13 +56,7 @@ def score_comments(
     responses=error_responses(400, 401, 403, 413, 422),
 )
 async def score(
-    request: Request,
-    body: CommentIn | BatchIn,
-    model: ModelDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    services: ServicesDep,
-    caller: ScorerDep,
+    request: Request, body: CommentIn | BatchIn, services: ServicesDep, caller: ScorerDep
 ) -> dict[str, Any]:
     """Score one comment, or a batch of comments sent as {"comments": [...]}.
 
@@ -70,6 +64,8 @@ async def score(
     THREADGUARD_MAX_REQUEST_TEXT_BYTES bytes of text (each distinct parent text and topic
     counted once); over either it is refused with 413 before anything is scored.
     """
+    # One dependency for the services (each one FastAPI solves costs the hot path time).
+    model, settings, metrics = services.model, services.settings, services.metrics
     if isinstance(body, CommentIn):
         size = check_comment(body, settings, "")
         # The parent text and topic count too, as in a batch of one.
