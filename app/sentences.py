@@ -27,6 +27,9 @@ _ABBREVIATIONS = frozenset(
     "inc ltd co corp mt ave u.s u.k a.m p.m".split()
 )
 _WORD_BEFORE_RE = re.compile(r"([\w.]+)[.]$")
+_QUOTE_RE = re.compile("[" + "".join(sorted({*_OPEN_QUOTES, *_OPEN_QUOTES.values()})) + "]")
+# str.isalnum characters: \w without the underscore.
+_ALNUM_RE = re.compile(r"[^\W_]")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -62,15 +65,16 @@ def windows(text: str, limit: int = MAX_WINDOWS) -> list[tuple[int, int]]:
 
 def _quote_state(text: str, quote: str | None, pos: int, upto: int) -> tuple[str | None, int]:
     """Whether a double quote is open at `upto`, scanning on from `pos`."""
-    for i in range(pos, upto):
-        char = text[i]
+    # Only quote characters change the state, so only they are visited.
+    for found in _QUOTE_RE.finditer(text, pos, upto):
+        char = found.group()
         if quote is None:
             if char in _OPEN_QUOTES:
                 quote = _OPEN_QUOTES[char]
         elif char == quote:
             quote = None
     # A quote left open for a whole paragraph was an apostrophe-like stray: stop honouring it.
-    if quote is not None and "\n" in text[pos:upto]:
+    if quote is not None and text.find("\n", pos, upto) != -1:
         quote = None
     return quote, upto
 
@@ -88,7 +92,7 @@ def _add(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start and any(char.isalnum() for char in text[start:end]):
+    if end > start and _ALNUM_RE.search(text, start, end) is not None:
         spans.append((start, end))
 
 
