@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -304,6 +305,11 @@ _CROSS_COLUMNS: dict[str, int] = {}
 
 def cross_rows(normalised: Sequence[str]) -> sp.csr_matrix:
     """The cross block of each normalised text: token counts, l2-normalised rows."""
+    return cross_parts(normalised).matrix()
+
+
+def cross_parts(normalised: Sequence[str]) -> Rows:
+    """`cross_rows` as parts."""
     flat: list[int] = []
     lengths: list[int] = []
     for text in normalised:
@@ -434,12 +440,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         state.pop("_char_memory", None)
         return state
 
-    def _word_rows(self, normalised: Sequence[str]) -> sp.csr_matrix:
+    def _word_rows(self, normalised: Sequence[str]) -> Rows:
         """The word block: `tfidf_rows` with `word_analyzer`, its n-grams looked up as
         they are made."""
         vectorizer = self.word_
         if vectorizer.norm != "l2" or not vectorizer.use_idf:
-            return tfidf_rows(vectorizer, word_analyzer, normalised)
+            matrix = tfidf_rows(vectorizer, word_analyzer, normalised)
+            return Rows(matrix.data, matrix.indices, matrix.indptr, matrix.shape[1])
         vocabulary = vectorizer.vocabulary_
         flat: list[int] = []
         lengths: list[int] = []
@@ -448,7 +455,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             before = len(flat)
             _word_columns(findall(text.lower()), vocabulary, flat)
             lengths.append(len(flat) - before)
-        return weighted_counts(
+        return weighted_parts(
             vectorizer, np.asarray(flat, dtype=np.int32), np.asarray(lengths, dtype=np.int64)
         )
 
@@ -470,17 +477,25 @@ class TextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     ) -> sp.csr_matrix:
         """Like `transform` when the caller already holds the normalised texts."""
         words = self._word_rows(normalised)
-        chars = weighted_counts(self.char_, *self._char_columns().batch(normalised))
+        chars = weighted_parts(self.char_, *self._char_columns().batch(normalised))
         names, shape = SHAPES[self.shape_version]
         inputs = self._shape_inputs(texts, normalised)
         shapes = (
             np.array([shape(t) for t in inputs], dtype=np.float64).reshape(len(texts), len(names))
             - self.shape_mean_
         ) / self.shape_scale_
-        blocks = [words, chars, sp.csr_matrix(shapes.astype(np.float32))]
+        blocks = [words, chars, _dense_rows(shapes.astype(np.float32))]
         if self.cross_version:
-            blocks.append(cross_rows(normalised))
-        return sp.hstack(blocks, format="csr")
+            blocks.append(cross_parts(normalised))
+        return hstack_rows(blocks)
+
+
+def _dense_rows(values: np.ndarray) -> Rows:
+    """A dense float32 block as parts, zeros left out (as a CSR matrix of it holds them)."""
+    rows, columns = np.nonzero(values)
+    indptr = np.zeros(values.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=values.shape[0]), out=indptr[1:])
+    return Rows(values[rows, columns], columns.astype(np.int32), indptr, values.shape[1])
 
 
 def tfidf_rows(
@@ -514,7 +529,46 @@ def weighted_rows(vectorizer: TfidfVectorizer, columns: Sequence[Sequence[int]])
     return weighted_counts(vectorizer, flat, lengths)
 
 
-def counted(flat: np.ndarray, lengths: np.ndarray, n_columns: int) -> sp.csr_matrix:
+class Rows(NamedTuple):
+    """The parts of a CSR matrix (float32 data, int32 indices sorted per row, int64 indptr)
+    and its width: blocks are assembled as parts and made a matrix once, because scipy's
+    checks on every matrix it builds cost more than the arithmetic for a single comment."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    width: int
+
+    def matrix(self) -> sp.csr_matrix:
+        """The CSR matrix of these parts."""
+        return sp.csr_matrix(
+            (self.data, self.indices, self.indptr), shape=(len(self.indptr) - 1, self.width)
+        )
+
+
+def hstack_rows(blocks: Sequence[Rows]) -> sp.csr_matrix:
+    """The blocks side by side, as `scipy.sparse.hstack` gives them (one CSR matrix)."""
+    n = len(blocks[0].indptr) - 1
+    lengths = [np.diff(block.indptr) for block in blocks]
+    per_row = np.sum(lengths, axis=0) if n else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(per_row, out=indptr[1:])
+    total = int(indptr[-1])
+    data = np.empty(total, dtype=np.float32)
+    indices = np.empty(total, dtype=np.int32)
+    before = indptr[:-1].copy()
+    offset = 0
+    for block, length in zip(blocks, lengths, strict=True):
+        # Each block's entries of row r follow the earlier blocks' entries of that row.
+        target = np.repeat(before - block.indptr[:-1], length) + np.arange(len(block.data))
+        data[target] = block.data
+        indices[target] = block.indices + offset
+        before += length
+        offset += block.width
+    return sp.csr_matrix((data, indices, indptr), shape=(n, offset))
+
+
+def counted(flat: np.ndarray, lengths: np.ndarray, n_columns: int) -> Rows:
     """Rows of occurrence counts (float32, columns sorted) from every row's columns in a row.
 
     `flat` holds the columns of row 0, then of row 1, ... (`lengths` says how many each).
@@ -524,7 +578,7 @@ def counted(flat: np.ndarray, lengths: np.ndarray, n_columns: int) -> sp.csr_mat
         np.ascontiguousarray(lengths, dtype=np.int64),
         n_columns,
     )
-    return sp.csr_matrix((counts, indices, indptr), shape=(len(lengths), n_columns))
+    return Rows(counts, indices, indptr, n_columns)
 
 
 def count_rows(
@@ -548,29 +602,34 @@ def count_rows(
 _count_rows = compiled("count_rows", count_rows)
 
 
-def l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """`matrix` with every non-empty row scaled to unit length (sums in float64, float32 out)."""
-    data = matrix.data
-    bounds = matrix.indptr.astype(np.int64)
+def l2_rows(rows: Rows) -> Rows:
+    """`rows` with every non-empty row scaled to unit length (sums in float64, float32 out)."""
+    data = rows.data
+    bounds = rows.indptr.astype(np.int64)
     lengths = np.diff(bounds)
     if len(data):
         squares = np.add.reduceat(data.astype(np.float64) ** 2, bounds[:-1][lengths > 0])
         norms = np.ones(len(lengths), dtype=np.float64)
         norms[lengths > 0] = np.sqrt(squares)
         data = (data / np.repeat(norms, lengths)).astype(np.float32)
-    return sp.csr_matrix((data, matrix.indices, bounds), shape=matrix.shape)
+    return Rows(data, rows.indices, bounds, rows.width)
 
 
 def weighted_counts(
     vectorizer: TfidfVectorizer, flat: np.ndarray, lengths: np.ndarray
 ) -> sp.csr_matrix:
     """`weighted_rows` of columns given as one flat array and each row's length."""
-    matrix = counted(flat, lengths, len(vectorizer.vocabulary_))
-    data = matrix.data
+    return weighted_parts(vectorizer, flat, lengths).matrix()
+
+
+def weighted_parts(vectorizer: TfidfVectorizer, flat: np.ndarray, lengths: np.ndarray) -> Rows:
+    """`weighted_counts` as parts."""
+    counts = counted(flat, lengths, len(vectorizer.vocabulary_))
+    data = counts.data
     if vectorizer.sublinear_tf:
         data = np.log(data) + np.float32(1.0)
-    matrix.data = data * vectorizer.idf_.astype(np.float32)[matrix.indices]
-    return l2_rows(matrix)
+    data = data * vectorizer.idf_.astype(np.float32)[counts.indices]
+    return l2_rows(counts._replace(data=data))
 
 
 class WordCharColumns:

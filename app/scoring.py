@@ -167,38 +167,37 @@ def _score_columns(
     # Offset maps are kept for the evidence of flagged rows.
     normalised_full = features.normalise_many(strings)
     normalised = [n.text for n in normalised_full]
-    matrix = features.transform_normalised(strings, normalised)
-    text_rows = [unique[t] for t in texts]
-    x_text = matrix[text_rows]
-
     # Binary heads: each text's highest decision over the whole text and its sentence
     # windows (app.sentences); `source` says which row gave it, for evidence and target.
     windows = _Windows(model, texts, strings, unique, normalised_full)
+    matrix = windows.strings_matrix()
+    text_rows = [unique[t] for t in texts]
+    # Without parents, topics or repeats the texts are the matrix's rows in order.
+    x_text = matrix if text_rows == list(range(matrix.shape[0])) else matrix[text_rows]
     sources: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
     for head in BINARY_HEADS:
         compiled = model.compiled.binary[head]
-        decision, source_rows, stacked = windows.highest(compiled, x_text)
+        decision, source_rows, stacked = windows.highest(compiled)
         p = compiled.proba(decision[:, None])[:, 1]
         out[head] = p.astype(np.float64)
         out[f"{head}_flag"] = p >= model.thresholds[head]
         sources[head] = (source_rows, stacked)
 
+    # The target is named for flagged rows only, so only they are scored for it.
     target_head = model.compiled.hate_target
-    hate_rows, hate_stacked = sources["hate"]
-    target_p = target_head.predict_proba(hate_stacked[hate_rows][:, features.blocks_.word])
     target_labels = list(target_head.classes)
-    best = target_p.argmax(axis=1)
-    flagged = out["hate_flag"]
-    out["hate_target"] = [
-        target_labels[b] if f else None for b, f in zip(best, flagged, strict=True)
-    ]
-    out["hate_target_p"] = np.array(
-        [
-            float(target_p[i, b]) if f else math.nan
-            for i, (b, f) in enumerate(zip(best, flagged, strict=True))
-        ],
-        dtype=np.float64,
-    )
+    hate_rows, hate_stacked = sources["hate"]
+    flagged_at = np.flatnonzero(out["hate_flag"])
+    out["hate_target"] = [None] * n
+    out["hate_target_p"] = np.full(n, math.nan, dtype=np.float64)
+    if len(flagged_at):
+        target_p = target_head.predict_proba(
+            hate_stacked[hate_rows[flagged_at]][:, features.blocks_.word]
+        )
+        best = target_p.argmax(axis=1)
+        for at, b, probabilities in zip(flagged_at.tolist(), best, target_p, strict=True):
+            out["hate_target"][at] = target_labels[b]
+            out["hate_target_p"][at] = float(probabilities[b])
 
     _severity(model, out, x_text)
     _stance(model, out, x_text, matrix, unique, normalised, text_rows, topics)
@@ -234,10 +233,12 @@ def _score_columns(
 
 
 class _Windows:
-    """The sentence windows of a batch's texts, vectorised once for every binary head.
+    """The sentence windows of a batch's texts and the one matrix they are scored from.
 
-    Rows 0..n-1 of `stacked` are the texts themselves, the rest their windows; `highest`
-    gives each text's highest decision over its rows and which row it was.
+    The distinct strings (texts, parents, topics) and every window are vectorised in one
+    call: rows 0..len(strings)-1 of `stacked` are the strings, the rest the windows.
+    `highest` gives each text's highest decision over its own row and its windows' rows
+    and which row it was.
     """
 
     def __init__(
@@ -249,6 +250,7 @@ class _Windows:
         normalised: list[Normalised],
     ) -> None:
         self.text_maps = [normalised[unique[t]] for t in texts]
+        self.text_rows = np.asarray([unique[t] for t in texts], dtype=np.int64)
         self.maps: list[Normalised] = []
         owners: list[int] = []
         limit = model.bundle.sentence_windows
@@ -258,47 +260,41 @@ class _Windows:
                     self.maps.append(window)
                     owners.append(i)
         self.owners = np.asarray(owners, dtype=np.int64)
-        self.x_text: sp.csr_matrix | None = None
-        self.stacked: sp.csr_matrix | None = None
-        self.n = len(texts)
-        features = model.bundle.features
+        self.first_window = len(strings)
         originals = [original_slice(texts[o], m) for o, m in zip(owners, self.maps, strict=True)]
-        self.matrix = (
-            features.transform_normalised(originals, [m.text for m in self.maps])
-            if self.maps
-            else None
+        self.stacked: sp.csr_matrix = model.bundle.features.transform_normalised(
+            [*strings, *originals], [*(n.text for n in normalised), *(m.text for m in self.maps)]
         )
 
-    def highest(
-        self, head: LinearHead, x_text: sp.csr_matrix
-    ) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
+    def strings_matrix(self) -> sp.csr_matrix:
+        """The rows of the distinct strings alone."""
+        if not self.maps:
+            return self.stacked
+        return self.stacked[: self.first_window]
+
+    def highest(self, head: LinearHead) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
         """Per text: the highest decision, the row of `stacked` it came from, `stacked`."""
-        decision = head.decision(x_text)[:, 0]
-        rows = np.arange(self.n)
-        self.x_text = x_text
-        if self.matrix is None:
-            return decision, rows, x_text
-        if self.stacked is None:
-            self.stacked = sp.vstack([x_text, self.matrix], format="csr")
-        stacked = self.stacked
-        windowed = head.decision(self.matrix)[:, 0]
+        every = head.decision(self.stacked)[:, 0]
+        decision = every[self.text_rows]
+        rows = self.text_rows.copy()
+        windowed = every[self.first_window :]
         for k in np.flatnonzero(windowed > decision[self.owners]):
             owner = self.owners[k]
             if windowed[k] > decision[owner]:
                 decision[owner] = windowed[k]
-                rows[owner] = self.n + k
-        return decision, rows, stacked
+                rows[owner] = self.first_window + k
+        return decision, rows, self.stacked
 
     def entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Columns and values of a row of `stacked` (without building a 1-row matrix)."""
-        matrix, at = (self.x_text, row) if row < self.n else (self.matrix, row - self.n)
-        assert matrix is not None
-        start, stop = matrix.indptr[at], matrix.indptr[at + 1]
-        return matrix.indices[start:stop], matrix.data[start:stop]
+        start, stop = self.stacked.indptr[row], self.stacked.indptr[row + 1]
+        return self.stacked.indices[start:stop], self.stacked.data[start:stop]
 
     def map_of(self, text: int, row: int) -> Normalised:
         """The offset map of a row of `stacked` (a text's own or one of its windows)."""
-        return self.text_maps[text] if row < self.n else self.maps[row - self.n]
+        return (
+            self.text_maps[text] if row < self.first_window else self.maps[row - self.first_window]
+        )
 
 
 def score_texts(
