@@ -376,8 +376,11 @@ def main() -> None:
             f"{run['peak_worker_mib'] or '–'} | {run['peak_tree_mib']} |"
         )
     ratio = result["ratio_dask_local"]
+    local_rate = runs["local"]["comments_per_second"]
     lines += [
         "",
+        f"Local engine: {f'{local_rate:,.0f}' if local_rate else 'failed'} comments/s "
+        "(goal ≥ 3,000).",
         f"Ratio Dask / local (comments/s, wall time): {ratio} (goal ≥ 1.8). "
         f"Outputs byte-identical: {'yes' if identical else 'NO'}.",
         "",
