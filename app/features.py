@@ -27,6 +27,23 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.utils import murmurhash3_32
 
 from app.domain import Thread
+
+# Re-exported: their home is app.labels, which imports nothing heavy.
+from app.labels import (
+    ARTICLE_CONTEXT_CHARS as ARTICLE_CONTEXT_CHARS,
+)
+from app.labels import (
+    TOPIC_CHARS as TOPIC_CHARS,
+)
+from app.labels import (
+    article_context as article_context,
+)
+from app.labels import (
+    topic_key as topic_key,
+)
+from app.labels import (
+    topic_of as topic_of,
+)
 from app.sentences import windows
 from app.speedups import compiled
 from app.textnorm import DEFAULT_STEPS, Normalised, normalise
@@ -762,13 +779,6 @@ def _padded_grams(word: str) -> Iterator[tuple[str, int, int]]:
             yield padded[i : i + n], i - 1, n
 
 
-def topic_key(topic: str | None) -> str:
-    """The key a topic is known by: case-folded words joined by single spaces."""
-    if not topic:
-        return ""
-    return " ".join(re.findall(r"\w+", topic.casefold()))
-
-
 def row_cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
     """Row-wise cosine similarity of two equally long sparse matrices (0 for empty rows)."""
     dot = np.asarray(a.multiply(b).sum(axis=1)).ravel()
@@ -812,24 +822,6 @@ def cross_topic_matrix(
         dtype=np.float32,
     )
     return hasher.transform(documents).tocsr()
-
-
-ARTICLE_CONTEXT_CHARS = 2_000
-TOPIC_CHARS = 300
-
-
-def topic_of(title: str | None, text: str | None) -> str | None:
-    """What comments take a stance toward: the title, else the article's opening."""
-    if title and title.strip():
-        return title.strip()[:TOPIC_CHARS]
-    opening = (text or "").strip()
-    return opening[:TOPIC_CHARS] if opening else None
-
-
-def article_context(title: str | None, text: str | None) -> str | None:
-    """The parent text of a top-level comment: the title and the article's opening."""
-    joined = "\n\n".join(part for part in (title or "", text or "") if part.strip())
-    return joined[:ARTICLE_CONTEXT_CHARS] or None
 
 
 def thread_topic(thread: Thread) -> str | None:

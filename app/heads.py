@@ -15,26 +15,23 @@ import scipy.sparse as sp
 
 from app.features import TextFeatures, cross_topic_matrix, reply_cues, row_cosine
 
-BINARY_HEADS = ("hate", "toxic", "conspiracy")
-HATE_TARGETS = (
-    "jewish",
-    "muslim",
-    "christian",
-    "black",
-    "asian",
-    "arab",
-    "hispanic",
-    "roma",
-    "immigrant",
-    "women",
-    "lgbtq",
-    "disability",
-    "other",
+# Re-exported: their home is app.labels, which imports nothing heavy.
+from app.labels import (
+    BINARY_HEADS as BINARY_HEADS,
 )
-STANCE_LABELS = ("favor", "against", "none")
-REPLY_LABELS = ("agree", "disagree", "query", "comment")
-# HateXplain's and Davidson et al.'s three annotator classes: hateful is also offensive.
-SEVERITY_LABELS = ("normal", "offensive", "hateful")
+from app.labels import (
+    HATE_TARGETS as HATE_TARGETS,
+)
+from app.labels import (
+    REPLY_LABELS as REPLY_LABELS,
+)
+from app.labels import (
+    SEVERITY_LABELS as SEVERITY_LABELS,
+)
+from app.labels import (
+    STANCE_LABELS as STANCE_LABELS,
+)
+
 LABEL_SCHEMA = {
     "version": 1,
     "hate": {"kind": "binary", "target": list(HATE_TARGETS)},

@@ -39,6 +39,7 @@ from app.heads import (
     reply_matrix,
     stance_matrix,
 )
+from app.labels import OUTPUT_COLUMNS
 from app.registry import LoadedModel
 from app.sentences import original_slice, window_maps
 from app.textnorm import Normalised
@@ -47,27 +48,6 @@ from app.textnorm import Normalised
 MAX_TEXT_CHARS = 100_000
 EVIDENCE_TOP = 5
 INPUT_COLUMNS = ("text", "parent_text", "topic")
-OUTPUT_COLUMNS = (
-    "hate",
-    "hate_flag",
-    "hate_target",
-    "hate_target_p",
-    "toxic",
-    "toxic_flag",
-    "conspiracy",
-    "conspiracy_flag",
-    "severity",
-    "severity_p",
-    *(f"p_severity_{label}" for label in SEVERITY_LABELS),
-    "stance",
-    "stance_p",
-    *(f"p_stance_{label}" for label in STANCE_LABELS),
-    "reply_stance",
-    "reply_stance_p",
-    *(f"p_reply_{label}" for label in REPLY_LABELS),
-    "evidence",
-    "model_version",
-)
 
 
 class ScoringInputError(AppError):

@@ -50,8 +50,9 @@ from app.batch.partitions import Part, plan, read_part
 from app.batch.progress import Reporter
 from app.batch.rows import RawChunk, RowProblem, ScoredChunk, score_chunk
 from app.batch.spec import DEFAULT_BLOCKSIZE, BatchError, BatchJob, Columns
+from app.labels import OUTPUT_COLUMNS
 from app.registry import LoadedModel
-from app.scoring import EVIDENCE_TOP, OUTPUT_COLUMNS
+from app.scoring import EVIDENCE_TOP
 
 BROKEN = "__threadguard_broken__"
 ROW = "__threadguard_row__"

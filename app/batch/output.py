@@ -40,7 +40,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
 from app.batch.rows import RowProblem, ScoredChunk, plain
 from app.batch.spec import BatchError, Format, OnError, ResumeError, RowError
-from app.scoring import OUTPUT_COLUMNS
+from app.labels import OUTPUT_COLUMNS
 
 # Score columns that are not probabilities; `*_flag` columns are booleans.
 TEXT_COLUMNS = frozenset(

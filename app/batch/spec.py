@@ -188,8 +188,7 @@ def _check_output(source: str, output: str) -> None:
 
 
 def _output_columns() -> tuple[str, ...]:
-    """`app.scoring.OUTPUT_COLUMNS`, imported on use: app.scoring brings numpy, pandas and
-    scikit-learn, and this module is imported for the `score` command's options (help)."""
-    from app.scoring import OUTPUT_COLUMNS
+    """The scorer's output columns (`app.labels`, which imports nothing heavy)."""
+    from app.labels import OUTPUT_COLUMNS
 
     return tuple(OUTPUT_COLUMNS)

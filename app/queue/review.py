@@ -22,8 +22,7 @@ from sqlalchemy.engine import Engine
 
 from app.auth import ApiKey, Role
 from app.errors import AppError
-from app.features import article_context
-from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
+from app.labels import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS, article_context
 from app.queue.store import (
     DECISION_ACTIONS,
     ITEM_STATUSES,
