@@ -205,7 +205,13 @@ def serve_command(
     # before a port is bound (and before worker processes start).
     service = create_app(settings)
     base = f"http://{settings.host}:{settings.port}"
-    _progress(f"threadguard {__version__}, model {service.state.services.model.version}")
+    from app.speedups import MODULE as compiled_module
+
+    features = "compiled" if compiled_module is not None else "pure-Python (no C++ build)"
+    _progress(
+        f"threadguard {__version__}, model {service.state.services.model.version}, "
+        f"{features} features"
+    )
     _progress(f"serving on {base}  (docs: {base}/docs)")
     _progress(
         f"try: curl -s {base}/v1/score -H 'content-type: application/json' "
