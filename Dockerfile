@@ -20,7 +20,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-COPY README.md ./
+COPY README.md setup.py ./
 # training/ stays out of the image: the service never trains.
 COPY app ./app
 # The model bundle; CURRENT names the version the service loads.
@@ -29,7 +29,14 @@ ENV THREADGUARD_MODEL_DIR=/srv/threadguard/models \
     THREADGUARD_HOST=0.0.0.0 \
     THREADGUARD_PORT=8000 \
     THREADGUARD_DATABASE_URL=sqlite:////srv/threadguard/var/threadguard.db
-RUN pip install --no-deps . \
+# g++ only for compiling app/_speedups.pyx, removed in the same layer (without it the
+# image would run the extension's slower pure-Python twins).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends g++ \
+    && pip install --no-deps . \
+    && apt-get purge -y --auto-remove g++ \
+    && rm -rf /var/lib/apt/lists/* \
+    && (cd / && python -c "import app._speedups") \
     && useradd --create-home --uid 10001 threadguard \
     && mkdir -p /srv/threadguard/var \
     && chown threadguard /srv/threadguard/var
