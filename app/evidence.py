@@ -143,55 +143,23 @@ def evidence_scores(
     Occurrence k of an n-gram (matrix column columns[k], lowered characters
     starts[k]:ends[k]) contributes the head's weight times the row's value at that column.
     Each feature's contribution is split evenly over its occurrences, then over the
-    characters each occurrence covers (`spread_scores`). The compiled twin
-    (app/_speedups.pyx) does the same arithmetic in one pass.
+    characters each occurrence covers, then over the original characters each one was
+    normalised from (norm_starts/norm_ends through lower_index). Words are the original
+    spans first:last, relative to `low` (the window's first original character). The
+    compiled twin (app/_speedups.pyx) does the same arithmetic in one pass.
     """
     values = _row_values(row_indices, row_data, columns)
     _, inverse, counts = np.unique(columns, return_inverse=True, return_counts=True)
-    contribution = np.stack([head_weights[columns] * values for head_weights in weights])
-    return spread_scores(
-        starts,
-        ends,
-        contribution,
-        counts[inverse].astype(np.int64),
-        lower_index,
-        norm_starts,
-        norm_ends,
-        low,
-        high,
-        first,
-        last,
-    )
-
-
-def spread_scores(
-    starts: np.ndarray,
-    ends: np.ndarray,
-    contribution: np.ndarray,
-    shares: np.ndarray,
-    lower_index: np.ndarray,
-    norm_starts: tuple[int, ...],
-    norm_ends: tuple[int, ...],
-    low: int,
-    high: int,
-    first: np.ndarray,
-    last: np.ndarray,
-) -> np.ndarray:
-    """Heads x words: each head's n-gram contributions summed over each word's characters.
-
-    Occurrence k covers lowered characters starts[k]:ends[k] and carries contribution[h, k],
-    split evenly over the shares[k] occurrences of its column, then over its characters,
-    then over the original characters each one was normalised from. Words are the original
-    spans first:last, relative to `low` (the window's first original character).
-    """
+    shares = counts[inverse].astype(np.int64)
     widths = ends - starts
     char_index = np.repeat(starts, widths) + _ramp(widths)
     norm_of_low = lower_index[char_index]
     orig_start = np.asarray(norm_starts, dtype=np.int64)[norm_of_low]
     orig_width = np.maximum(np.asarray(norm_ends, dtype=np.int64)[norm_of_low] - orig_start, 1)
     orig_index = np.repeat(orig_start, orig_width) + _ramp(orig_width) - low
-    scores = np.zeros((len(contribution), len(first)), dtype=np.float64)
-    for h, head_contribution in enumerate(contribution):
+    scores = np.zeros((len(weights), len(first)), dtype=np.float64)
+    for h, head_weights in enumerate(weights):
+        head_contribution = head_weights[columns] * values
         per_char = np.repeat(head_contribution / shares / widths, widths)
         per_orig = np.repeat(per_char / orig_width, orig_width)
         totals = np.zeros(high - low + 1, dtype=np.float64)

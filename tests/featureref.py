@@ -18,6 +18,7 @@ from app.features import (
     TextFeatures,
     char_analyzer,
     cross_grams_with_spans,
+    shape_features,
     word_analyzer,
 )
 
@@ -93,25 +94,16 @@ def reference_cross_grams(lowered: str) -> list[tuple[str, int, int]]:
 
 
 def reference_shape(text: str) -> list[float]:
-    """Shape version 2 counted character by character with str methods."""
+    """Shape version 2: version 1's seven, counted character by character with str
+    methods, and the three word counts."""
     import math
 
-    from app.features import _LETTERED_WORD_RE, _URL_RE
+    from app.features import _LETTERED_WORD_RE
 
     letters = sum(c.isalpha() for c in text)
-    upper = sum(c.isupper() for c in text)
-    words = text.split()
-    shout = sum(1 for w in words if len(w) >= 3 and w.isupper())
-    digits = sum(c.isdigit() for c in text)
     lettered = len(_LETTERED_WORD_RE.findall(text))
     return [
-        math.log1p(len(text)),
-        upper / letters if letters else 0.0,
-        math.log1p(shout),
-        math.log1p(text.count("!")),
-        math.log1p(text.count("?")),
-        math.log1p(len(_URL_RE.findall(text))),
-        digits / len(text) if text else 0.0,
+        *shape_features(text),
         math.log1p(lettered),
         0.0 if letters else 1.0,
         1.0 if lettered == 1 else 0.0,
