@@ -8,11 +8,11 @@ port, with a message saying what to do.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
@@ -124,17 +124,33 @@ def create_app(
 
 
 class RedactKeys(logging.Filter):
-    """Hide `?key=` values in uvicorn's access log: Perspective clients send keys there."""
+    """Hide `?key=` values in uvicorn's access log: Perspective clients send keys there.
 
-    _KEY = re.compile(r"((?:^|[?&])key=)[^&\s]*", re.IGNORECASE)
+    A parameter is judged by its decoded name, as the routes read it, so `%6Bey=` and
+    `k%45y=` (which Starlette decodes to `key`) are redacted too.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
             if isinstance(args[2], str):
-                args[2] = self._KEY.sub(r"\1[redacted]", args[2])
+                args[2] = redact_query(args[2])
                 record.args = tuple(args)
         return True
+
+
+def redact_query(target: str) -> str:
+    """`target` (path and query) with the value of every parameter named `key` hidden."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        if equals and unquote_plus(name).strip().lower() == "key":
+            part = f"{name}=[redacted]"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}"
 
 
 def _redact_access_log() -> None:

@@ -106,6 +106,21 @@ def test_keys_in_query_strings_are_redacted_from_the_access_log() -> None:
     assert "?key=[redacted]&x=1" in message
 
 
+def test_percent_encoded_key_names_are_redacted_too() -> None:
+    from app.api.app import redact_query
+
+    for target in (
+        "/v1alpha1/comments:analyze?%6Bey=tg_abc_secret",
+        "/v1alpha1/comments:analyze?x=1&k%45Y=tg_abc_secret&y=2",
+        "/v1alpha1/comments:analyze?KEY=tg_abc_secret",
+    ):
+        redacted = redact_query(target)
+        assert "secret" not in redacted
+        assert "=[redacted]" in redacted
+    assert redact_query("/v1/score?keys=1&monkey=2") == "/v1/score?keys=1&monkey=2"
+    assert redact_query("/healthz") == "/healthz"
+
+
 def test_bodies_refused_before_routing_count_under_their_route(
     sqlite_url: str, tiny_model: LoadedModel
 ) -> None:
