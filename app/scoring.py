@@ -151,28 +151,28 @@ def _score_columns(
     # windows (app.sentences); `source` says which row gave it, for evidence and target.
     windows = _Windows(model, texts, strings, unique, normalised_full)
     matrix = windows.strings_matrix()
-    text_rows = [unique[t] for t in texts]
+    text_rows: list[int] = windows.text_rows.tolist()
     # Without parents, topics or repeats the texts are the matrix's rows in order.
     x_text = matrix if text_rows == list(range(matrix.shape[0])) else matrix[text_rows]
-    sources: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
+    sources: dict[str, np.ndarray] = {}
     for head in BINARY_HEADS:
         compiled = model.compiled.binary[head]
-        decision, source_rows, stacked = windows.highest(compiled)
+        decision, source_rows = windows.highest(compiled)
         p = compiled.proba(decision[:, None])[:, 1]
         out[head] = p.astype(np.float64)
         out[f"{head}_flag"] = p >= model.thresholds[head]
-        sources[head] = (source_rows, stacked)
+        sources[head] = source_rows
 
     # The target is named for flagged rows only, so only they are scored for it.
     target_head = model.compiled.hate_target
     target_labels = list(target_head.classes)
-    hate_rows, hate_stacked = sources["hate"]
+    hate_rows = sources["hate"]
     flagged_at = np.flatnonzero(out["hate_flag"])
     out["hate_target"] = [None] * n
     out["hate_target_p"] = np.full(n, math.nan, dtype=np.float64)
     if len(flagged_at):
         target_p = target_head.predict_proba(
-            hate_stacked[hate_rows[flagged_at]][:, features.blocks_.word]
+            windows.stacked[hate_rows[flagged_at]][:, features.blocks_.word]
         )
         best = target_p.argmax(axis=1)
         for at, b, probabilities in zip(flagged_at.tolist(), best, target_p, strict=True):
@@ -194,7 +194,7 @@ def _score_columns(
         # Heads raised by the same row (the whole text or one window) share one pass.
         by_row: dict[int, list[str]] = {}
         for head in raised:
-            by_row.setdefault(int(sources[head][0][i]), []).append(head)
+            by_row.setdefault(int(sources[head][i]), []).append(head)
         items: dict[str, list[dict[str, object]]] = {}
         for row, heads in by_row.items():
             by_head = evidence_by_head(
@@ -252,8 +252,8 @@ class _Windows:
             return self.stacked
         return self.stacked[: self.first_window]
 
-    def highest(self, head: LinearHead) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
-        """Per text: the highest decision, the row of `stacked` it came from, `stacked`."""
+    def highest(self, head: LinearHead) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the highest decision and the row of `stacked` it came from."""
         every = head.decision(self.stacked)[:, 0]
         decision = every[self.text_rows]
         rows = self.text_rows.copy()
@@ -263,7 +263,7 @@ class _Windows:
             if windowed[k] > decision[owner]:
                 decision[owner] = windowed[k]
                 rows[owner] = self.first_window + k
-        return decision, rows, self.stacked
+        return decision, rows
 
     def entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Columns and values of a row of `stacked` (without building a 1-row matrix)."""
