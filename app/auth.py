@@ -69,6 +69,10 @@ class KeyStore(Protocol):
         """The active key whose secret this is, or None."""
         ...
 
-    def has_active_keys(self) -> bool:
-        """Whether any key that is not revoked exists."""
+    def any_key_made(self) -> bool:
+        """Whether any key was ever made, revoked ones included.
+
+        Revoking the last key must not reopen anonymous scoring: after the first key, the
+        only way back is an admin's explicit `anonymous_scoring = "loopback-always"`.
+        """
         ...

@@ -217,11 +217,19 @@ def serve_command(
         f"try: curl -s {base}/v1/score -H 'content-type: application/json' "
         """-d '{"text": "You are an idiot."}'"""
     )
-    if service.state.services.keys.has_active_keys() or not settings.bound_to_loopback:
+    anonymous = settings.anonymous_scoring
+    if anonymous == "never" or not settings.bound_to_loopback:
         _progress("every request needs a key: Authorization: Bearer <key>")
+    elif anonymous == "loopback-always":
+        _progress("scoring is open on loopback without a key (THREADGUARD_ANONYMOUS_SCORING)")
+    elif service.state.services.keys.any_key_made():
+        _progress(
+            "every request needs a key: one was made, and revoking keys does not reopen "
+            "anonymous scoring (THREADGUARD_ANONYMOUS_SCORING=loopback-always does)"
+        )
     else:
         _progress(
-            "scoring is open on loopback until a key exists; make one with: "
+            "scoring is open on loopback until a key is made; make one with: "
             "threadguard keys create --role scorer"
         )
     _progress(

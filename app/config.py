@@ -99,11 +99,12 @@ class Settings(BaseSettings):
         "it is scored; a request that arrives to an idle worker is scored at once.",
     )
     evidence_top: Annotated[int, Field(ge=0, le=50)] = 5
-    anonymous_scoring: Literal["loopback", "never"] = Field(
+    anonymous_scoring: Literal["loopback", "loopback-always", "never"] = Field(
         default="loopback",
         description="'loopback': scoring needs no key while the service is bound to a "
-        "loopback address, the caller is on loopback and no key exists yet; 'never': "
-        "every request needs a key.",
+        "loopback address, the caller is on loopback and no key was ever made (revoking "
+        "every key does not reopen it); 'loopback-always': the same even after keys were "
+        "made, an admin's explicit choice; 'never': every request needs a key.",
     )
     coral_secret: SecretStr | None = Field(
         default=None,

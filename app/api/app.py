@@ -41,7 +41,8 @@ each flag.
 
 Authentication: `Authorization: Bearer <key>`, keys made with
 `threadguard keys create --role scorer|moderator|admin`. While the service is bound to
-loopback and no key exists, scoring needs no key.
+loopback and no key was ever made, scoring needs no key (revoking keys does not reopen
+it; `THREADGUARD_ANONYMOUS_SCORING=loopback-always` does).
 
 Every error has the shape `{"error": {"code", "message", "field"}}`, except the
 Perspective-compatible endpoint, which answers in Perspective's own error shape.

@@ -92,12 +92,12 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 def _anonymous_allowed(request: Request, services: Services) -> bool:
     settings = services.settings
-    if settings.anonymous_scoring != "loopback" or not settings.bound_to_loopback:
+    if settings.anonymous_scoring == "never" or not settings.bound_to_loopback:
         return False
     client = request.client
     if client is None or not (is_loopback(client.host) or client.host == "testclient"):
         return False
-    return not services.keys.has_active_keys()
+    return settings.anonymous_scoring == "loopback-always" or not services.keys.any_key_made()
 
 
 def require(role: Role) -> Callable[..., Principal]:

@@ -33,7 +33,7 @@ KEY_ID_HEX_DIGITS: Final = 12
 TOKEN_BYTES: Final = 32
 NAME_MAX_CHARS: Final = 100
 # token_urlsafe(32) is 43 characters of the URL-safe base64 alphabet, without padding.
-# How long `has_active_keys` trusts its last answer, in seconds.
+# How long `any_key_made` trusts a no, in seconds.
 ACTIVE_KEYS_TTL: Final = 2.0
 _SECRET = re.compile(r"tg_(?P<key_id>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 _SECRET_CHARS: Final = len("tg_") + KEY_ID_HEX_DIGITS + 1 + 43
@@ -123,7 +123,8 @@ class SqlKeyStore:
     def __init__(self, engine: Engine, *, active_ttl: float = ACTIVE_KEYS_TTL) -> None:
         self.engine = engine
         self.active_ttl = active_ttl
-        self._active: tuple[float, bool] | None = None
+        self._made = False
+        self._checked: float | None = None
 
     def verify(self, secret: str) -> ApiKey | None:
         """The active key whose secret this is, or None; never raises for a malformed secret.
@@ -148,23 +149,26 @@ class SqlKeyStore:
             return None
         return _to_key(row)
 
-    def has_active_keys(self) -> bool:
-        """Whether a key that is not revoked exists (one indexed probe).
+    def any_key_made(self) -> bool:
+        """Whether a key was ever made here, revoked ones included (one indexed probe).
 
         Raises:
             DatabaseError: the database cannot be reached.
         """
-        # Asked on every anonymous request: the answer is kept for `active_ttl` seconds, so a
-        # key made by `threadguard keys create` in another process counts within that time
-        # (at once when made through this store).
+        # Asked on every anonymous request. Keys are revoked, never deleted, so a yes is
+        # final and kept; a no is kept for `active_ttl` seconds, so a key made by
+        # `threadguard keys create` in another process counts within that time (at once
+        # when made through this store).
+        if self._made:
+            return True
         now = time.monotonic()
-        if self._active is not None and now - self._active[0] < self.active_ttl:
-            return self._active[1]
-        query = sa.select(api_keys.c.key_id).where(api_keys.c.revoked_at.is_(None)).limit(1)
+        if self._checked is not None and now - self._checked < self.active_ttl:
+            return False
+        query = sa.select(api_keys.c.key_id).limit(1)
         with database_errors(self.engine), self.engine.connect() as connection:
-            found = connection.execute(query).first() is not None
-        self._active = (now, found)
-        return found
+            self._made = connection.execute(query).first() is not None
+        self._checked = now
+        return self._made
 
     def create(self, role: Role, name: str) -> NewKey:
         """A new active key; its secret is in the result and nowhere else.
@@ -175,7 +179,7 @@ class SqlKeyStore:
         """
         role = Role(role)
         name = validate_name(name)
-        self._active = None
+        self._made = True
         for attempt in range(_CREATE_ATTEMPTS):
             key = ApiKey(key_id=_new_key_id(), name=name, role=role, created_at=utcnow())
             secret = f"{SECRET_PREFIX}_{key.key_id}_{_new_token()}"
@@ -215,7 +219,6 @@ class SqlKeyStore:
             KeyNotFound: no key has this id.
             DatabaseError: the database cannot be reached.
         """
-        self._active = None
         update = (
             api_keys.update()
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))

@@ -115,7 +115,7 @@ api_keys: Final = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
     sa.CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role"),
-    # `has_active_keys` runs on anonymous requests: `revoked_at IS NULL` must not scan.
+    # `verify` and `list_keys` filter on `revoked_at IS NULL`.
     sa.Index(None, "revoked_at"),
 )
 

@@ -50,6 +50,34 @@ def test_scoring_is_open_on_loopback_until_a_key_exists(client: TestClient) -> N
     assert ok.status_code == 200
 
 
+def test_revoking_every_key_does_not_reopen_anonymous_scoring(client: TestClient) -> None:
+    service_store = _store(client)
+    service_store.active_ttl = 0.0  # as if the kept answer had expired
+    # Made and revoked elsewhere, as `threadguard keys` does from another process.
+    cli_store = SqlKeyStore(service_store.engine)
+    key = cli_store.create(Role.scorer, "short-lived")
+    assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+    cli_store.revoke(key.key.key_id)
+    assert cli_store.list_keys() == []
+    assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+    # Through the service's own store, too (its answer is reset there).
+    service_store.revoke(service_store.create(Role.admin, "ops").key.key_id)
+    assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+
+
+def test_an_admin_may_reopen_loopback_scoring_explicitly(
+    migrated_url: str, tiny_model: LoadedModel
+) -> None:
+    with make_client(migrated_url, tiny_model, anonymous_scoring="loopback-always") as client:
+        _store(client).create(Role.scorer, "site A")
+        assert client.post("/v1/score", json=COMMENT).status_code == 200
+        # Never beyond loopback, whatever the setting says.
+    with make_client(
+        migrated_url, tiny_model, anonymous_scoring="loopback-always", host="0.0.0.0"
+    ) as client:
+        assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")
+
+
 def test_never_anonymous_when_configured(sqlite_url: str, tiny_model: LoadedModel) -> None:
     with make_client(sqlite_url, tiny_model, anonymous_scoring="never") as client:
         assert_error(client.post("/v1/score", json=COMMENT), 401, "unauthorized")

@@ -41,7 +41,7 @@ class NoKeys:
     def verify(self, secret: str) -> ApiKey | None:
         return None
 
-    def has_active_keys(self) -> bool:
+    def any_key_made(self) -> bool:
         return False
 
 

@@ -40,8 +40,8 @@ class MemoryKeys:
         key = self.keys.get(secret)
         return key if key is not None and key.active else None
 
-    def has_active_keys(self) -> bool:
-        return any(key.active for key in self.keys.values())
+    def any_key_made(self) -> bool:
+        return bool(self.keys)
 
 
 def make_app(model: LoadedModel, keys: MemoryKeys | None = None, **settings: Any) -> FastAPI:

@@ -20,7 +20,7 @@ def key_store(engine: Engine) -> SqlKeyStore:
 
 def test_it_is_a_key_store(key_store: SqlKeyStore) -> None:
     store: KeyStore = key_store
-    assert not store.has_active_keys()
+    assert not store.any_key_made()
 
 
 def test_a_new_key_verifies_with_its_secret(key_store: SqlKeyStore) -> None:
@@ -31,7 +31,7 @@ def test_a_new_key_verifies_with_its_secret(key_store: SqlKeyStore) -> None:
     assert new.key.active
     assert abs(new.key.created_at - utcnow()) < timedelta(minutes=5)
     assert key_store.verify(new.secret) == new.key
-    assert key_store.has_active_keys()
+    assert key_store.any_key_made()
 
 
 def test_only_a_hash_of_the_secret_is_stored(key_store: SqlKeyStore, engine: Engine) -> None:
@@ -100,9 +100,10 @@ def test_a_revoked_key_no_longer_verifies(key_store: SqlKeyStore) -> None:
     assert revoked.revoked_at is not None and not revoked.active
     assert key_store.verify(gone.secret) is None
     assert key_store.verify(kept.secret) == kept.key
-    assert key_store.has_active_keys()
     key_store.revoke(kept.key.key_id)
-    assert not key_store.has_active_keys()
+    # Revoked is not forgotten: the store still knows keys were made.
+    assert key_store.any_key_made()
+    assert SqlKeyStore(key_store.engine, active_ttl=0.0).any_key_made()
 
 
 def test_revoking_twice_keeps_the_first_time(key_store: SqlKeyStore) -> None:
@@ -177,17 +178,18 @@ def test_every_role_can_be_stored(key_store: SqlKeyStore) -> None:
         assert verified is not None and verified.role is role
 
 
-def test_active_keys_answer_is_kept_briefly_and_reset_by_this_store(engine: Engine) -> None:
+def test_a_no_is_kept_briefly_a_yes_for_good(engine: Engine) -> None:
     store = SqlKeyStore(engine, active_ttl=3600.0)
     other = SqlKeyStore(engine)
-    assert store.has_active_keys() is False
+    assert store.any_key_made() is False
     other.create(Role.scorer, "made elsewhere")
     # Another process's key is seen once the kept answer expires, not before.
-    assert store.has_active_keys() is False
-    assert SqlKeyStore(engine, active_ttl=0.0).has_active_keys() is True
+    assert store.any_key_made() is False
+    assert SqlKeyStore(engine, active_ttl=0.0).any_key_made() is True
     made = store.create(Role.scorer, "made here")
-    assert store.has_active_keys() is True
+    assert store.any_key_made() is True
     for key in store.list_keys():
         store.revoke(key.key_id)
-    assert store.has_active_keys() is False
+    assert store.any_key_made() is True
+    assert SqlKeyStore(engine, active_ttl=0.0).any_key_made() is True
     assert made.key.active
