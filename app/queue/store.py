@@ -213,6 +213,9 @@ items: Final = sa.Table(
 
 # The audit log: appended, never updated or deleted. (item_id, item_version) is unique, so
 # even a bug in the version check could not let two decisions on one version both stand.
+# Triggers (migration 0003) make the database refuse UPDATE, DELETE, TRUNCATE and REPLACE
+# of its rows, and deleting an item that has decisions; a migration that rebuilds this table
+# or `items` on SQLite (batch mode) loses them and must create them again.
 decisions: Final = sa.Table(
     "decisions",
     metadata,
