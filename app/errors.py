@@ -7,6 +7,9 @@ class AppError(Exception):
     status_code = 400
     exit_code = 2
     code = "bad_request"
+    # What an HTTP caller is told instead of the message, when the message names what only
+    # the operator should see (a database's host and name); the message goes to the log.
+    public: str | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

@@ -7,12 +7,16 @@ Use the `Annotated` aliases in route signatures:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.concurrency import run_in_threadpool
 
 from app.api.batcher import MicroBatcher
 from app.api.errors import ApiError
@@ -100,13 +104,67 @@ def _anonymous_allowed(request: Request, services: Services) -> bool:
     return settings.anonymous_scoring == "loopback-always" or not services.keys.any_key_made()
 
 
+def bearer_of(request: Request) -> HTTPAuthorizationCredentials | None:
+    # What `_bearer` makes of the header, read before FastAPI runs dependencies.
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
+
+
+Admit = Callable[[Request], Principal]
+_ADMITTED = "threadguard_admitted"
+
+
+def admitted(request: Request, admit: Admit) -> Principal | None:
+    """The caller `admit` already let in for this request (by `KeyFirstRoute`), or None."""
+    done: tuple[Admit, Principal] | None = getattr(request.state, _ADMITTED, None)
+    return done[1] if done is not None and done[0] is admit else None
+
+
+class KeyFirstRoute(APIRoute):
+    """Checks the caller's key before the body is read, parsed or validated.
+
+    FastAPI parses a JSON body before it runs any dependency, so without this a caller
+    with no key learns from a 400 or 422 what the endpoint expects. A dependency that
+    carries an `admit` attribute (made by `require`, or the Perspective caller) is run
+    first, on the bare request; its answer is kept for the dependency itself.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        admit = _admit_of(self.dependant)
+        if admit is None:
+            return handler
+
+        async def keyed(request: Request) -> Response:
+            principal = await run_in_threadpool(admit, request)
+            setattr(request.state, _ADMITTED, (admit, principal))
+            return await handler(request)
+
+        return keyed
+
+
+def _admit_of(dependant: Dependant) -> Admit | None:
+    for dependency in dependant.dependencies:
+        admit: Admit | None = getattr(dependency.call, "admit", None)
+        if admit is None:
+            admit = _admit_of(dependency)
+        if admit is not None:
+            return admit
+    return None
+
+
 def require(role: Role) -> Callable[..., Principal]:
     """A dependency that admits a caller whose key has at least `role`.
 
-    Scoring (`Role.scorer`) may also be anonymous: see `Settings.anonymous_scoring`.
+    Scoring (`Role.scorer`) may also be anonymous: see `Settings.anonymous_scoring`. On a
+    `KeyFirstRoute` the check runs before the body is read.
     """
 
-    def check(request: Request, services: ServicesDep, credentials: BearerDep) -> Principal:
+    def admit(request: Request) -> Principal:
+        services: Services = request.app.state.services
+        credentials = bearer_of(request)
         if credentials is None:
             if role is Role.scorer and _anonymous_allowed(request, services):
                 return Principal(key=None)
@@ -128,6 +186,11 @@ def require(role: Role) -> Callable[..., Principal]:
             )
         return Principal(key=key)
 
+    # `credentials` stays in the signature: it is what puts the Bearer scheme in OpenAPI.
+    def check(request: Request, credentials: BearerDep) -> Principal:
+        return admitted(request, admit) or admit(request)
+
+    check.admit = admit  # type: ignore[attr-defined]
     return check
 
 

@@ -6,6 +6,7 @@ error shape, because clients written for Perspective parse that.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
+
+log = logging.getLogger("threadguard.api")
 
 
 class ErrorDetail(BaseModel):
@@ -86,6 +89,14 @@ class ApiError(AppError):
         self.headers = headers
 
 
+def shown(exc: AppError) -> str:
+    """What a caller may read of `exc`: its `public` text, with the message logged."""
+    if exc.public is None:
+        return exc.message
+    log.warning("%s: %s", exc.code, exc.message)
+    return exc.public
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the error shape for these statuses."""
     return {status: {"model": ErrorBody, "description": _describe(status)} for status in statuses}
@@ -121,7 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = getattr(exc, "headers", None)
         current = getattr(exc, "current", None)
         return error_response(
-            exc.status_code, exc.code, exc.message, exc.field, headers, current=current
+            exc.status_code, exc.code, shown(exc), exc.field, headers, current=current
         )
 
     @app.exception_handler(RequestValidationError)

@@ -51,12 +51,17 @@ class DatabaseError(AppError):
     status_code = 503
     exit_code = 3
     code = "database_unavailable"
+    public = "the database is not available; the server log says why"
 
 
 class DatabaseNotMigrated(DatabaseError):
     """The database schema is not the one this version of threadguard needs."""
 
     code = "database_not_migrated"
+    public = (
+        "the database is not migrated for this version of threadguard; the server log says "
+        "what to run"
+    )
 
 
 class UnknownRevision(AppError):

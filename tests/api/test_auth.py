@@ -133,3 +133,38 @@ def test_moderator_routes_are_never_anonymous(client: TestClient) -> None:
 def test_principal_names() -> None:
     assert Principal(key=None).name == "anonymous"
     assert Principal(key=None).role is None
+
+
+def _keyed_operations_with_bodies(client: TestClient) -> list[tuple[str, str]]:
+    spec = client.get("/openapi.json").json()
+    return [
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation and operation.get("security")
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{", b"\xff\xfe", b'{"comments": "not a list", "text": 5}'],
+    ids=["json", "utf8", "shape"],
+)
+def test_the_key_is_checked_before_the_body_is_read(
+    sqlite_url: str, tiny_model: LoadedModel, body: bytes
+) -> None:
+    with make_client(sqlite_url, tiny_model, anonymous_scoring="never") as client:
+        operations = _keyed_operations_with_bodies(client)
+        paths = {path for _, path in operations}
+        assert {"/v1/score", "/v1/threads", "/v1/queue/items"} <= paths
+        assert "/v1alpha1/comments:analyze" in paths
+        for method, path in operations:
+            url = path.replace("{item_id}", "1")
+            for headers in ({}, {"Authorization": f"Bearer tg_{'0' * 12}_{'A' * 43}"}):
+                response = client.request(
+                    method,
+                    url,
+                    content=body,
+                    headers={"content-type": "application/json", **headers},
+                )
+                assert response.status_code == 401, (method, path, response.text)

@@ -44,6 +44,32 @@ def test_readiness_fails_when_the_database_is_gone(client: TestClient) -> None:
     assert response.json()["error"]["code"] == "database_unavailable"
 
 
+WELL_FORMED = f"tg_{'0' * 12}_{'A' * 43}"  # a key's shape, so it is looked up
+
+
+def test_database_errors_name_no_host_to_callers_but_to_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    unreachable = make_engine("postgresql://nobody@db-secret-host.internal:1/queue_prod")
+    object.__setattr__(services, "engine", unreachable)
+    object.__setattr__(services.keys, "engine", unreachable)
+    try:
+        with caplog.at_level("WARNING", logger="threadguard.api"):
+            answers = [
+                client.get("/readyz"),
+                client.post("/v1/score", json={"text": "hello"}),
+                client.get("/v1/queue/items", headers={"Authorization": f"Bearer {WELL_FORMED}"}),
+            ]
+    finally:
+        unreachable.dispose()
+    for response in answers:
+        assert response.status_code == 503, response.text
+        assert "db-secret-host" not in response.text and "queue_prod" not in response.text
+        assert "server log" in response.json()["error"]["message"]
+    assert "db-secret-host" in caplog.text
+
+
 def test_metrics_count_routes_and_flags(client: TestClient) -> None:
     client.post("/v1/score", json={"text": "jews are vermin and should be driven out"})
     client.get("/no/such/path/123")

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import MetricsDep, ModelDep, ServicesDep
-from app.api.errors import error_responses
+from app.api.errors import error_responses, shown
 from app.api.schemas import Health, ModelInfo, Ready
 from app.queue.store import DatabaseError, ping
 
@@ -54,7 +54,7 @@ async def readyz(services: ServicesDep) -> Any:
         await run_in_threadpool(ping, services.engine)
     except DatabaseError as exc:
         return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message, "field": None}},
+            {"error": {"code": exc.code, "message": shown(exc), "field": None}},
             status_code=503,
         )
     return {"status": "ready", "model_version": services.model.version, "database": "ok"}

@@ -50,7 +50,6 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -65,8 +64,20 @@ from app.api.compat import (
     unserved_reason,
     utf16_offsets,
 )
-from app.api.deps import BearerDep, MetricsDep, ModelDep, ServicesDep, SettingsDep, require
-from app.api.errors import ApiError, ErrorBody
+from app.api.deps import (
+    Admit,
+    BearerDep,
+    KeyFirstRoute,
+    MetricsDep,
+    ModelDep,
+    Services,
+    ServicesDep,
+    SettingsDep,
+    admitted,
+    bearer_of,
+    require,
+)
+from app.api.errors import ApiError, ErrorBody, shown
 from app.auth import Principal, Role
 from app.errors import AppError
 from app.scoring import score_frame
@@ -137,7 +148,7 @@ def perspective_error(
     return JSONResponse({"error": error}, status_code=status_code, headers=headers)
 
 
-class PerspectiveRoute(APIRoute):
+class PerspectiveRoute(KeyFirstRoute):
     """Answers every error of its endpoint in Perspective's shape, whoever raised it.
 
     Key checks (dependencies), body validation and the route itself all raise into the
@@ -163,7 +174,7 @@ class PerspectiveRoute(APIRoute):
                 error_type = "INVALID_REQUEST" if exc.status_code in (400, 422) else None
                 return perspective_error(
                     exc.status_code,
-                    exc.message,
+                    shown(exc),
                     error_type=error_type,
                     field=exc.field,
                     headers=headers,
@@ -364,12 +375,47 @@ class GoogleError(BaseModel):
 
 router = APIRouter(tags=["compatibility"], route_class=PerspectiveRoute)
 
-_check_scorer = require(Role.scorer)
+_admit_scorer: Admit = require(Role.scorer).admit  # type: ignore[attr-defined]
 
 
+def _admit_perspective(request: Request) -> Principal:
+    """The caller, by `?key=`, `X-Goog-Api-Key` or `Authorization: Bearer` (in that order).
+
+    Raises:
+        ApiError: 401 for a missing, unknown or revoked key, 403 for a key without the
+            scorer role.
+    """
+    secret = request.query_params.get("key") or request.headers.get("x-goog-api-key")
+    if not secret:
+        try:
+            return _admit_scorer(request)
+        except ApiError as exc:
+            if exc.status_code != 401 or bearer_of(request) is not None:
+                raise
+            raise ApiError(
+                401,
+                "this endpoint needs an API key: add ?key=<key> to the URL as Perspective "
+                "clients do, or send 'Authorization: Bearer <key>' (make one with "
+                "`threadguard keys create --role scorer`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            ) from exc
+    services: Services = request.app.state.services
+    found = services.keys.verify(secret)
+    if found is None:
+        raise ApiError(
+            401,
+            "API key not valid: unknown or revoked threadguard key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not found.role.allows(Role.scorer):
+        raise ApiError(403, f"key {found.key_id!r} may not score (role {found.role})")
+    return Principal(key=found)
+
+
+# The parameters are for OpenAPI and their length limits; `_admit_perspective` reads them
+# from the request before the body, as `KeyFirstRoute` does for every keyed route.
 def perspective_caller(
     request: Request,
-    services: ServicesDep,
     credentials: BearerDep,
     key: Annotated[
         str | None,
@@ -383,37 +429,10 @@ def perspective_caller(
         str | None, Header(max_length=_TOKEN_CAP, include_in_schema=False)
     ] = None,
 ) -> Principal:
-    """The caller, by `?key=`, `X-Goog-Api-Key` or `Authorization: Bearer` (in that order).
+    return admitted(request, _admit_perspective) or _admit_perspective(request)
 
-    Raises:
-        ApiError: 401 for a missing, unknown or revoked key, 403 for a key without the
-            scorer role.
-    """
-    secret = key or x_goog_api_key
-    if not secret:
-        try:
-            return _check_scorer(request, services, credentials)
-        except ApiError as exc:
-            if exc.status_code != 401 or credentials is not None:
-                raise
-            raise ApiError(
-                401,
-                "this endpoint needs an API key: add ?key=<key> to the URL as Perspective "
-                "clients do, or send 'Authorization: Bearer <key>' (make one with "
-                "`threadguard keys create --role scorer`)",
-                headers={"WWW-Authenticate": "Bearer"},
-            ) from exc
-    found = services.keys.verify(secret)
-    if found is None:
-        raise ApiError(
-            401,
-            "API key not valid: unknown or revoked threadguard key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not found.role.allows(Role.scorer):
-        raise ApiError(403, f"key {found.key_id!r} may not score (role {found.role})")
-    return Principal(key=found)
 
+perspective_caller.admit = _admit_perspective  # type: ignore[attr-defined]
 
 PerspectiveCallerDep = Annotated[Principal, Depends(perspective_caller)]
 

@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
-from app.api.deps import AdminDep, ModeratorDep, ServicesDep
+from app.api.deps import AdminDep, KeyFirstRoute, ModeratorDep, ServicesDep
 from app.api.errors import ApiError, error_responses
 from app.api.work import ClientGone
 from app.auth import ApiKey
@@ -46,7 +46,7 @@ from app.queue.store import (
     threads,
 )
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(tags=["queue"], route_class=KeyFirstRoute)
 
 _TEXT_CAP = 1_000_000
 

@@ -13,14 +13,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
-from app.api.deps import ScorerDep, ServicesDep
+from app.api.deps import KeyFirstRoute, ScorerDep, ServicesDep
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import BatchIn, BatchScores, CommentIn, ScoredComment, scored_comment
 from app.config import Settings
 from app.registry import LoadedModel
 from app.scoring import score_rows
 
-router = APIRouter(tags=["scoring"])
+router = APIRouter(tags=["scoring"], route_class=KeyFirstRoute)
 
 
 def check_comment(comment: CommentIn, settings: Settings, where: str) -> int:

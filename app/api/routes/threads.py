@@ -25,7 +25,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
-from app.api.deps import MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
+from app.api.deps import KeyFirstRoute, MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import scored_comment
 from app.api.work import ScoringPool
@@ -38,7 +38,7 @@ from app.registry import LoadedModel
 from app.scoring import reconcile_stance, score_rows
 from app.threads import FORMATS, ParseOptions, parse
 
-router = APIRouter(tags=["threads"])
+router = APIRouter(tags=["threads"], route_class=KeyFirstRoute)
 
 NDJSON = "application/x-ndjson"
 _PAGE_TYPES = ("text/html", "text/plain", "application/xml", "application/json")
