@@ -100,6 +100,9 @@ def database_url(
 ) -> Iterator[str]:
     """The URL of an empty database of the test's own (never migrated)."""
     if database_kind == "sqlite":
+        # An empty file is an empty SQLite database, as `server.create()` makes one on
+        # PostgreSQL: only `upgrade` creates a missing file.
+        (tmp_path / "threadguard.db").touch()
         yield f"sqlite:///{tmp_path / 'threadguard.db'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")

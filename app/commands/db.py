@@ -91,12 +91,18 @@ def current_command(database_url: DatabaseUrlOption = None) -> None:
 
     engine = store.make_engine(_database_url(database_url))
     try:
-        current = store.current_revision(engine)
+        missing: store.NoSuchDatabase | None = None
+        try:
+            current = store.current_revision(engine)
+        except store.NoSuchDatabase as error:
+            current, missing = None, error
         head = store.head_revision()
         typer.echo(f"current: {current or 'none'}")
         typer.echo(f"head: {head}")
         if current != head:
             try:
+                if missing is not None:
+                    raise missing
                 store.require_migrated(engine)
             except store.DatabaseNotMigrated as error:
                 typer.echo(error.message, err=True)

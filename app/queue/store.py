@@ -9,12 +9,14 @@ service refuses a database that is not at `head_revision()` (`require_migrated`)
 from __future__ import annotations
 
 import shlex
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from alembic import command
@@ -62,6 +64,12 @@ class DatabaseNotMigrated(DatabaseError):
         "the database is not migrated for this version of threadguard; the server log says "
         "what to run"
     )
+
+
+class NoSuchDatabase(DatabaseNotMigrated):
+    """The SQLite file is not there: only `threadguard db upgrade` creates one."""
+
+    public = "the database does not exist; the server log says what to run"
 
 
 class UnknownRevision(AppError):
@@ -307,26 +315,16 @@ def mask_url(url: str | URL) -> str:
 
 
 def normalise_url(url: str) -> str:
-    """The URL threadguard connects to: psycopg 3 for PostgreSQL, SQLite's folder created.
+    """The URL threadguard connects to: psycopg 3 for PostgreSQL.
 
     `sqlite:///relative/path` stays relative to the working directory.
 
     Raises:
-        DatabaseError: the URL cannot be parsed, names another database, or the SQLite
-            file's folder cannot be created.
+        DatabaseError: the URL cannot be parsed or names another database.
     """
     parsed = _parse_url(url)
     if parsed.get_backend_name() != "sqlite":
         return parsed.render_as_string(hide_password=False)
-    sqlite_file = _sqlite_file(parsed)
-    if sqlite_file is not None:
-        try:
-            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise DatabaseError(
-                f"cannot create the folder {str(sqlite_file.parent)!r} for the SQLite "
-                f"database {mask_url(parsed)}: {error.strerror or error}"
-            ) from error
     # As given: rendering would percent-encode the path (":memory:", spaces).
     return url
 
@@ -334,22 +332,29 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     """One engine per process, safe to share between the service's threads.
 
+    An SQLite file must exist already: only `upgrade` creates one, so a mistyped path in
+    `serve` or `keys` is refused without leaving a folder or an empty database behind.
+
     Raises:
         DatabaseError: the URL is invalid or its driver is not installed.
     """
-    return _create_engine(url, foreign_keys=True)
+    return _create_engine(url, foreign_keys=True, create=False)
 
 
-def _create_engine(url: str, *, foreign_keys: bool) -> Engine:
+def _create_engine(url: str, *, foreign_keys: bool, create: bool) -> Engine:
     parsed = make_url(normalise_url(url))
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = sa.create_engine(
-                parsed,
-                # Connections move between the threadpool's threads, one at a time (the pool
-                # hands each to one thread), which is what SQLite needs.
-                connect_args={"check_same_thread": False},
-            )
+            sqlite_file = _sqlite_file(parsed)
+            # Connections move between the threadpool's threads, one at a time (the pool
+            # hands each to one thread), which is what SQLite needs.
+            options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+            if sqlite_file is not None:
+                if create:
+                    _create_folder(sqlite_file, parsed)
+                else:
+                    options["creator"] = _existing_sqlite(sqlite_file, parsed)
+            engine = sa.create_engine(parsed, **options)
             _configure_sqlite(engine, foreign_keys=foreign_keys)
             return engine
         connect_args: dict[str, Any] = {}
@@ -358,6 +363,32 @@ def _create_engine(url: str, *, foreign_keys: bool) -> Engine:
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
         raise DatabaseError(f"cannot use the database URL {mask_url(parsed)}: {error}") from error
+
+
+def _create_folder(sqlite_file: Path, parsed: URL) -> None:
+    try:
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseError(
+            f"cannot create the folder {str(sqlite_file.parent)!r} for the SQLite "
+            f"database {mask_url(parsed)}: {error.strerror or error}"
+        ) from error
+
+
+def _existing_sqlite(sqlite_file: Path, parsed: URL) -> Callable[[], sqlite3.Connection]:
+    # mode=rw: SQLite opens the file or fails, and never creates it (nor does a file that
+    # vanishes between the check and the open come back empty).
+    uri = f"file:{quote(str(sqlite_file))}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        if not sqlite_file.is_file():
+            raise NoSuchDatabase(
+                f"there is no SQLite database at {str(sqlite_file)!r}: check the path, or "
+                f"run `{_upgrade_command(parsed)}` to create it"
+            )
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    return connect
 
 
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
@@ -513,7 +544,16 @@ def upgrade(url: str, revision: str = "head") -> None:
         UnknownRevision: `revision` does not exist or is behind the database.
         DatabaseError: the database cannot be reached or a migration failed.
     """
-    _migrate(url, lambda config: command.upgrade(config, revision), revision)
+    # A revision that does not exist is refused before a new SQLite file is created.
+    if revision != "head":
+        script = ScriptDirectory.from_config(alembic_config())
+        if _unknown_revision(script, revision):
+            raise UnknownRevision(
+                f"cannot migrate {mask_url(url)} to {revision!r}: no such revision (the "
+                f"newest is {head_revision()})",
+                field="revision",
+            )
+    _migrate(url, lambda config: command.upgrade(config, revision), revision, create=True)
 
 
 def downgrade(url: str, revision: str) -> None:
@@ -523,14 +563,14 @@ def downgrade(url: str, revision: str) -> None:
         UnknownRevision: `revision` does not exist or is ahead of the database.
         DatabaseError: the database cannot be reached or a migration failed.
     """
-    _migrate(url, lambda config: command.downgrade(config, revision), revision)
+    _migrate(url, lambda config: command.downgrade(config, revision), revision, create=False)
 
 
-def _migrate(url: str, run: Callable[[Config], None], revision: str) -> None:
+def _migrate(url: str, run: Callable[[Config], None], revision: str, *, create: bool) -> None:
     # Foreign keys off on SQLite: batch migrations copy and drop tables, and a DROP TABLE
     # with enforcement on deletes (or cascades into) the rows that point at it. The
     # constraints are checked once at the end instead, before the commit.
-    engine = _create_engine(url, foreign_keys=False)
+    engine = _create_engine(url, foreign_keys=False, create=create)
     try:
         for attempt in range(1, SQLITE_LOCKED_ATTEMPTS + 1):
             try:

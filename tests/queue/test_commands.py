@@ -125,3 +125,48 @@ def test_keys_revoke_of_an_unknown_id_exits_2(migrated_url: str) -> None:
     result = runner.invoke(keys_app, ["revoke", "0123456789ab", "--database-url", migrated_url])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: no API key has the id '0123456789ab'")
+
+
+PAGE = '{"comments": [{"id": "1", "author": "A", "text": "a comment"}]}'
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["serve", "--port", "1"],
+        ["db", "current"],
+        ["db", "upgrade", "--revision", "0999"],
+        ["keys", "list"],
+        ["keys", "create", "--role", "scorer"],
+        ["queue", "stats"],
+        ["queue", "list"],
+        ["queue", "ingest", "-"],
+    ],
+    ids=lambda arguments: " ".join(arguments[:2]),
+)
+def test_a_refusal_leaves_nothing_on_disk(tmp_path: Path, arguments: list[str]) -> None:
+    from app.cli import app
+
+    # A mistyped folder and file: nothing of either may appear.
+    url = f"sqlite:///{tmp_path}/vra/threadgaurd.db"
+    before = _tree(tmp_path)
+    result = runner.invoke(
+        app, [*arguments, "--database-url", url], input=PAGE, catch_exceptions=False
+    )
+    assert result.exit_code != 0, result.output
+    assert "threadgaurd.db" in result.stderr.splitlines()[-1], result.stderr
+    assert _tree(tmp_path) == before
+
+
+def test_upgrade_is_what_creates_a_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/new/folder/threadguard.db"
+    missing = runner.invoke(db_app, ["current", "--database-url", url])
+    assert missing.exit_code == 1 and "there is no SQLite database" in missing.stderr
+    assert "run `threadguard db upgrade --database-url" in missing.stderr
+    assert not (tmp_path / "new").exists()
+    assert runner.invoke(db_app, ["upgrade", "--database-url", url]).exit_code == 0
+    assert (tmp_path / "new" / "folder" / "threadguard.db").is_file()

@@ -51,25 +51,33 @@ def test_normalise_url_picks_psycopg_3(url: str, expected: str) -> None:
     assert normalise_url(url) == expected
 
 
-def test_relative_sqlite_path_stays_relative_and_its_folder_is_made(
+def test_relative_sqlite_path_stays_relative_and_upgrade_makes_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert normalise_url("sqlite:///var/deep/threadguard.db") == "sqlite:///var/deep/threadguard.db"
-    assert (tmp_path / "var" / "deep").is_dir()
-    assert not (tmp_path / "var" / "deep" / "threadguard.db").exists()
+    assert not (tmp_path / "var").exists()
+    upgrade("sqlite:///var/deep/threadguard.db")
+    assert (tmp_path / "var" / "deep" / "threadguard.db").is_file()
 
 
-def test_absolute_sqlite_path_folder_is_made(tmp_path: Path) -> None:
+def test_only_upgrade_makes_an_absolute_sqlite_path_and_its_folder(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/a/b/q.db"
-    assert normalise_url(url) == url
-    assert (tmp_path / "a" / "b").is_dir()
+    engine = make_engine(url)
+    try:
+        with pytest.raises(DatabaseError, match="there is no SQLite database at"):
+            ping(engine)
+    finally:
+        engine.dispose()
+    assert list(tmp_path.iterdir()) == []
+    upgrade(url)
+    assert (tmp_path / "a" / "b" / "q.db").is_file()
 
 
 def test_sqlite_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder", encoding="utf-8")
     with pytest.raises(DatabaseError, match=r"cannot create the folder .*file/sub"):
-        normalise_url(f"sqlite:///{tmp_path}/file/sub/q.db")
+        upgrade(f"sqlite:///{tmp_path}/file/sub/q.db")
 
 
 @pytest.mark.parametrize(
@@ -88,6 +96,7 @@ def test_bad_urls_are_refused_without_showing_the_password(url: str, message: st
 
 
 def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    upgrade(f"sqlite:///{tmp_path}/q.db")
     engine = make_engine(f"sqlite:///{tmp_path}/q.db")
     try:
         with engine.connect() as connection:
@@ -288,6 +297,10 @@ def test_the_default_database_needs_no_url_in_the_hint(
     monkeypatch.chdir(tmp_path)
     engine = make_engine("sqlite:///var/threadguard.db")
     try:
+        with pytest.raises(DatabaseNotMigrated, match=r"run `threadguard db upgrade` to create"):
+            require_migrated(engine)
+        (tmp_path / "var").mkdir()
+        (tmp_path / "var" / "threadguard.db").touch()
         with pytest.raises(DatabaseNotMigrated, match=r"run `threadguard db upgrade`$"):
             require_migrated(engine)
     finally:
