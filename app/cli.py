@@ -368,12 +368,29 @@ def model_info_command(model_dir: ModelDirOption = None) -> None:
         "created_at": manifest.get("created_at"),
         "sklearn_version": manifest.get("sklearn_version"),
         "model_sha256": manifest.get("model_sha256"),
+        "bundle_digest": model.digest,
         "thresholds": dict(model.thresholds),
         "class_bias": {k: dict(v) for k, v in model.class_bias.items()},
         "test_metrics": manifest.get("metrics", {}).get("test", {}),
     }
     json.dump(info, sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+@app.command("model-use")
+@reports_errors
+def model_use_command(
+    version: Annotated[str, typer.Argument(help="A version directory under the model folder.")],
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Point CURRENT at VERSION with the digest of its files (after checking it loads).
+
+    The digest is what the service checks before it loads the bundle: from now on, any
+    edit of VERSION's manifest, card or model is refused until this is run again.
+    """
+    models = model_dir or registry.default_model_dir()
+    digest = registry.set_current(models, version)
+    _progress(f"{models / registry.CURRENT_FILE}: {version} {digest}")
 
 
 MAX_GUIDE_DEPTH = 24

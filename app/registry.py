@@ -1,14 +1,19 @@
 """Model bundles on disk: `models/CURRENT` names a version directory holding `model.joblib`,
-`manifest.json` and `card.md`. Loading checks before it unpickles anything.
+`manifest.json` and `card.md`, and the digest of those files. Loading checks before it
+unpickles anything.
 
 A bundle is a pickle, and a pickle runs code when loaded, so `load` refuses a bundle whose
 sha256 differs from its manifest, and one made by another scikit-learn version (estimators
-pickled by one version are not guaranteed to behave the same in another). Paths come from
-settings or the command line, never from a request.
+pickled by one version are not guaranteed to behave the same in another). The manifest
+also decides (its thresholds silence or wake a head), and its model sha256 can be edited
+with it, so CURRENT carries a digest over every file of the bundle: `load_current` refuses
+a bundle whose files were edited, added or removed since CURRENT was written. Paths come
+from settings or the command line, never from a request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -36,6 +41,7 @@ MANIFEST_FILE = "manifest.json"
 CARD_FILE = "card.md"
 CURRENT_FILE = "CURRENT"
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class ModelArtifactError(AppError):
@@ -68,6 +74,8 @@ class LoadedModel:
     thresholds: Mapping[str, float]
     class_bias: Mapping[str, Mapping[str, float]]
     compiled: CompiledBundle
+    # "sha256:…" over the bundle's files, when it was loaded through CURRENT's digest.
+    digest: str | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -85,29 +93,77 @@ def default_model_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parent.parent / "models"
 
 
+def bundle_digest(version_dir: Path) -> str:
+    """ "sha256:…" over every file of a version directory: each file's name and sha256.
+
+    Raises:
+        ModelArtifactError: the directory cannot be read, or holds something that is not a
+            plain file (a folder or a link could change what is loaded without changing
+            what is hashed).
+    """
+    try:
+        entries = sorted(version_dir.iterdir())
+    except OSError as exc:
+        raise ModelArtifactError(f"cannot read {version_dir} ({exc.strerror})") from exc
+    digest = hashlib.sha256()
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_file():
+            raise ModelArtifactError(
+                f"{entry} is not a plain file; a bundle holds only files, refusing to load it"
+            )
+        digest.update(f"{entry.name}\0{sha256_file(entry)}\n".encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def read_current(model_dir: Path) -> tuple[str, str | None]:
+    """The version `model_dir/CURRENT` names, and the bundle digest written beside it.
+
+    CURRENT is one line, `VERSION sha256:HEX`; a line of the version alone (as CURRENT was
+    before digests) gives None for the digest, which `load_current` refuses.
+
+    Raises:
+        ModelArtifactError: CURRENT is missing or does not have that form.
+    """
+    current = model_dir / CURRENT_FILE
+    try:
+        text = current.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelArtifactError(f"no model: cannot read {current} ({exc.strerror})") from exc
+    fields = text.strip().split()
+    version = fields[0] if fields else ""
+    if not _VERSION_RE.match(version):
+        raise ModelArtifactError(f"{current} does not name a model version: {text[:80]!r}")
+    if len(fields) == 1:
+        return version, None
+    if len(fields) != 2 or not _DIGEST_RE.match(fields[1]):
+        raise ModelArtifactError(
+            f"{current} must hold one line 'VERSION sha256:HEX' (64 hex digits): {text[:160]!r}"
+        )
+    return version, fields[1]
+
+
 def current_version(model_dir: Path) -> str:
     """The version named by `model_dir/CURRENT`.
 
     Raises:
         ModelArtifactError: CURRENT is missing or names no valid version.
     """
-    current = model_dir / CURRENT_FILE
-    try:
-        version = current.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ModelArtifactError(f"no model: cannot read {current} ({exc.strerror})") from exc
-    if not _VERSION_RE.match(version):
-        raise ModelArtifactError(f"{current} does not name a model version: {version[:80]!r}")
-    return version
+    return read_current(model_dir)[0]
 
 
 def load_current(model_dir: Path) -> LoadedModel:
-    """Load the bundle that `model_dir/CURRENT` names.
+    """Load the bundle that `model_dir/CURRENT` names, checked against CURRENT's digest.
 
     Raises:
-        ModelArtifactError: see `current_version` and `load`.
+        ModelArtifactError: see `read_current` and `load`; also CURRENT gives no digest.
     """
-    return load(model_dir / current_version(model_dir))
+    version, digest = read_current(model_dir)
+    if digest is None:
+        raise ModelArtifactError(
+            f"{model_dir / CURRENT_FILE} names {version} without the digest of its files; "
+            f"check the bundle, then run `threadguard model-use {version}` to write it"
+        )
+    return load(model_dir / version, digest=digest)
 
 
 def read_manifest(version_dir: Path) -> dict[str, Any]:
@@ -130,13 +186,17 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def load(version_dir: Path) -> LoadedModel:
-    """Verify and load one version directory.
+def load(version_dir: Path, *, digest: str | None = None) -> LoadedModel:
+    """Verify and load one version directory; with `digest`, its files must have it.
+
+    Without a digest only the model file is checked (against the manifest): for a bundle
+    just written, or one named on the command line to be evaluated.
 
     Raises:
-        ModelArtifactError: the manifest is missing or incomplete, the model file's sha256
-            differs from the manifest, the bundle was made with another scikit-learn or
-            feature schema, or the pickle does not hold a threadguard bundle.
+        ModelArtifactError: the files' digest is not `digest`, the manifest is missing or
+            incomplete, the model file's sha256 differs from the manifest, the bundle was
+            made with another scikit-learn or feature schema, or the pickle does not hold a
+            threadguard bundle.
     """
     import joblib
     import sklearn
@@ -144,6 +204,15 @@ def load(version_dir: Path) -> LoadedModel:
     from app.features import READABLE_SCHEMAS
     from app.heads import Bundle
 
+    if digest is not None:
+        actual_digest = bundle_digest(version_dir)
+        if actual_digest != digest:
+            files = ", ".join(sorted(entry.name for entry in version_dir.iterdir()))
+            raise ModelArtifactError(
+                f"the files of bundle {version_dir.name} ({files}) have digest "
+                f"{actual_digest}, but {CURRENT_FILE} says {digest}: a file was changed, "
+                "added or removed since CURRENT was written; refusing to load it"
+            )
     manifest = read_manifest(version_dir)
     where = version_dir / MANIFEST_FILE
     expected = _manifest_str(manifest, "model_sha256", where)
@@ -185,7 +254,8 @@ def load(version_dir: Path) -> LoadedModel:
         raise ModelArtifactError(
             f"{where} says version {version!r} but lies in directory {version_dir.name!r}"
         )
-    return assemble(version_dir, manifest, bundle)
+    loaded = assemble(version_dir, manifest, bundle)
+    return dataclasses.replace(loaded, digest=digest)
 
 
 def assemble(version_dir: Path, manifest: Mapping[str, Any], bundle: Bundle) -> LoadedModel:
@@ -248,10 +318,20 @@ def write_manifest(version_dir: Path, manifest: Mapping[str, Any]) -> None:
     (version_dir / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
 
 
-def set_current(model_dir: Path, version: str) -> None:
-    """Point `model_dir/CURRENT` at `version` (which must load)."""
-    load(model_dir / version)
-    (model_dir / CURRENT_FILE).write_text(version + "\n", encoding="utf-8")
+def set_current(model_dir: Path, version: str) -> str:
+    """Point `model_dir/CURRENT` at `version` (which must load), with its files' digest.
+
+    Returns the digest written. CURRENT is replaced whole (a new file renamed over it), so
+    a reader never sees half a line.
+    """
+    if not _VERSION_RE.match(version):
+        raise ModelArtifactError(f"not a valid model version: {version!r}")
+    digest = bundle_digest(model_dir / version)
+    load(model_dir / version, digest=digest)
+    staged = model_dir / f".{CURRENT_FILE}.{os.getpid()}"
+    staged.write_text(f"{version} {digest}\n", encoding="utf-8")
+    staged.replace(model_dir / CURRENT_FILE)
+    return digest
 
 
 def _json_ready(value: Any) -> Any:

@@ -62,6 +62,7 @@ def read_training_frame(path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle trained in seconds on tests/data/train_small.jsonl, written like a real one."""
+    from app.registry import set_current
     from training.train import TrainConfig, build_manifest, train, write_bundle
 
     config = TrainConfig(
@@ -76,7 +77,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest = build_manifest(fitted, config, version="tiny-1", data_files=[], repo=ROOT, dedupe={})
     out = tmp_path_factory.mktemp("models")
     version_dir, _ = write_bundle(fitted, manifest, out)
-    (out / "CURRENT").write_text("tiny-1\n", encoding="utf-8")
+    (version_dir / "card.md").write_text("# tiny-1\n\nA bundle for tests.\n", encoding="utf-8")
+    set_current(out, "tiny-1")
     return version_dir
 
 

@@ -1,16 +1,21 @@
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from app.registry import (
     ModelArtifactError,
+    bundle_digest,
     current_version,
     load,
     load_current,
+    read_current,
     save_version,
     set_current,
+    sha256_file,
 )
 
 
@@ -100,7 +105,127 @@ def test_bundles_are_never_overwritten(tiny_model_dir: Path, tiny_model: object)
 
 
 def test_set_current_checks_the_version_loads(bundle_copy: Path) -> None:
-    set_current(bundle_copy.parent, "tiny-1")
-    assert (bundle_copy.parent / "CURRENT").read_text().strip() == "tiny-1"
+    digest = set_current(bundle_copy.parent, "tiny-1")
+    assert (bundle_copy.parent / "CURRENT").read_text() == f"tiny-1 {digest}\n"
+    assert digest == bundle_digest(bundle_copy)
+    assert load_current(bundle_copy.parent).digest == digest
     with pytest.raises(ModelArtifactError, match="cannot read"):
         set_current(bundle_copy.parent, "missing")
+
+
+# --- the bundle digest in CURRENT ------------------------------------------------------
+
+
+def _silence_hate(version_dir: Path) -> None:
+    # The probe's edit: a valid threshold no comment reaches, model sha256 untouched.
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    manifest["thresholds"]["hate"]["threshold"] = 0.9999
+    (version_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _edit_card(version_dir: Path) -> None:
+    card = version_dir / "card.md"
+    card.write_text(card.read_text() + "\nIntended use: anything.\n")
+
+
+def _swap_model_and_its_sha(version_dir: Path) -> None:
+    # Another pickle with the manifest's sha256 rewritten to match: only the digest sees it.
+    model = version_dir / "model.joblib"
+    with model.open("ab") as handle:
+        handle.write(b"\0")
+    _edit_manifest(version_dir, model_sha256=sha256_file(model))
+
+
+def _add_file(version_dir: Path) -> None:
+    (version_dir / "extra.joblib").write_bytes(b"more to unpickle")
+
+
+def _remove_card(version_dir: Path) -> None:
+    (version_dir / "card.md").unlink()
+
+
+def _add_folder(version_dir: Path) -> None:
+    (version_dir / "sub").mkdir()
+
+
+def _link_a_file(version_dir: Path) -> None:
+    (version_dir / "card.md").unlink()
+    (version_dir / "card.md").symlink_to(version_dir.parent / "elsewhere.md")
+    (version_dir.parent / "elsewhere.md").write_text("# tiny-1\n")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (_silence_hate, "a file was changed, added or removed"),
+        (_edit_card, "a file was changed, added or removed"),
+        (_swap_model_and_its_sha, "a file was changed, added or removed"),
+        (_add_file, r"extra\.joblib.*a file was changed, added or removed"),
+        (_remove_card, "a file was changed, added or removed"),
+        (_add_folder, "is not a plain file"),
+        (_link_a_file, "is not a plain file"),
+    ],
+    ids=["manifest", "card", "model", "added", "removed", "folder", "link"],
+)
+def test_any_edit_of_the_bundle_is_refused_by_currents_digest(
+    bundle_copy: Path, tamper: Callable[[Path], None], message: str
+) -> None:
+    models = bundle_copy.parent
+    digest = set_current(models, "tiny-1")
+    tamper(bundle_copy)
+    with pytest.raises(ModelArtifactError, match=message) as caught:
+        load_current(models)
+    if "plain file" not in message:
+        assert digest in caught.value.message
+    # What loads without a digest (a just-trained bundle) is unchanged; the service and
+    # every scoring command load through CURRENT.
+    if tamper is _silence_hate:
+        assert load(bundle_copy).thresholds["hate"] == 0.9999
+
+
+def test_a_current_without_digest_is_refused_with_what_to_run(bundle_copy: Path) -> None:
+    (bundle_copy.parent / "CURRENT").write_text("tiny-1\n")
+    assert read_current(bundle_copy.parent) == ("tiny-1", None)
+    with pytest.raises(ModelArtifactError, match="threadguard model-use tiny-1"):
+        load_current(bundle_copy.parent)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["tiny-1 sha256:abc", "tiny-1 md5:" + "0" * 64, "tiny-1 sha256:" + "0" * 64 + " more"],
+)
+def test_a_malformed_current_is_refused(bundle_copy: Path, line: str) -> None:
+    (bundle_copy.parent / "CURRENT").write_text(line + "\n")
+    with pytest.raises(ModelArtifactError, match="VERSION sha256:HEX"):
+        load_current(bundle_copy.parent)
+
+
+def test_a_digest_from_another_bundle_is_refused(bundle_copy: Path) -> None:
+    other = "sha256:" + "0" * 64
+    (bundle_copy.parent / "CURRENT").write_text(f"tiny-1 {other}\n")
+    with pytest.raises(ModelArtifactError, match=f"CURRENT says {other}"):
+        load_current(bundle_copy.parent)
+
+
+def test_model_use_writes_current_and_serving_refuses_an_edit(bundle_copy: Path) -> None:
+    from app.cli import app
+
+    models = bundle_copy.parent
+    runner = CliRunner()
+    result = runner.invoke(app, ["model-use", "tiny-1", "--model-dir", str(models)])
+    assert result.exit_code == 0, result.output
+    version, digest = read_current(models)
+    assert version == "tiny-1" and digest == bundle_digest(bundle_copy)
+    info = runner.invoke(app, ["model-info", "--model-dir", str(models)])
+    assert json.loads(info.stdout)["bundle_digest"] == digest
+    _silence_hate(bundle_copy)
+    refused = runner.invoke(app, ["model-info", "--model-dir", str(models)])
+    assert refused.exit_code == 3
+    assert "refusing to load it" in refused.stderr
+
+
+def test_the_shipped_current_carries_its_bundles_digest() -> None:
+    from tests.conftest import ROOT
+
+    version, digest = read_current(ROOT / "models")
+    assert digest == bundle_digest(ROOT / "models" / version)

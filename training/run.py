@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from app import registry
 from app.registry import CARD_FILE, assemble, load, load_current
 from training.augment import generate
 from training.behaviour import drop_suite_rows, suite_texts
@@ -125,7 +126,7 @@ def train_bundle(
     version_dir, loaded = write_bundle(fitted, manifest, out_dir)
     (version_dir / CARD_FILE).write_text(render_card(loaded.manifest), encoding="utf-8")
     if set_current:
-        (out_dir / "CURRENT").write_text(version + "\n", encoding="utf-8")
+        registry.set_current(out_dir, version)
     return version_dir
 
 

@@ -61,9 +61,9 @@ ERROR = "__threadguard_error__"
 
 
 @functools.lru_cache(maxsize=2)
-def worker_model(version_dir: str) -> LoadedModel:
-    """The bundle in `version_dir`, loaded once per process."""
-    return registry.load(Path(version_dir))
+def worker_model(version_dir: str, digest: str) -> LoadedModel:
+    """The bundle in `version_dir`, checked against CURRENT's digest, loaded once per process."""
+    return registry.load(Path(version_dir), digest=digest)
 
 
 def read_partition(part: Part) -> pd.DataFrame:
@@ -118,6 +118,7 @@ def _chunk_of(frame: pd.DataFrame, columns: Columns) -> RawChunk:
 def score_partition(
     frame: pd.DataFrame,
     version_dir: str,
+    digest: str,
     columns: Columns,
     chunk_size: int,
     evidence_top: int,
@@ -127,7 +128,7 @@ def score_partition(
     Scored rows carry the score columns; a bad row carries its reason in the error column
     (and placeholders in the score columns, which the writer never sees).
     """
-    model = worker_model(version_dir)
+    model = worker_model(version_dir, digest)
     raw = _chunk_of(frame, columns)
     pieces: list[pd.DataFrame] = []
     for first in range(0, raw.size, chunk_size):
@@ -209,8 +210,10 @@ def run_dask(
             "--engine dask reads INPUT by its path on every worker; it cannot read stdin "
             "(write it to a file, or use --engine local)"
         )
-    version_dir = model_dir / registry.current_version(model_dir)
-    registry.read_manifest(version_dir)  # fail here, not on every worker
+    # Checked here, not on every worker; the workers check the same digest again.
+    checked = registry.load_current(model_dir)
+    version_dir, digest = checked.path, checked.digest
+    assert digest is not None  # load_current refuses a CURRENT without one
     layout = plan(job, blocksize)
     if not job.writes_stdout:
         stale = checkpoints.checkpoint_path(job.output)
@@ -224,6 +227,7 @@ def run_dask(
         scored = raw.map_partitions(
             score_partition,
             str(version_dir),
+            digest,
             job.columns,
             job.chunk_size,
             EVIDENCE_TOP if job.evidence else 0,
