@@ -275,7 +275,7 @@ def _progress(message: str) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    Console(stderr=True, highlight=False).print(Text(message, style="dim"))
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(message, style="dim"))
 
 
 @app.command("train")
