@@ -237,20 +237,29 @@ def serve_command(
         "threadguard keys create --role moderator; fill it with "
         "threadguard queue ingest PAGE"
     )
+    from app.api import server
+
+    # Slow clients: the deadlines are set here, and by each worker's factory.
+    server.configure(
+        header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s
+    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "http": server.PROTOCOL_PATH,
+        "timeout_keep_alive": settings.keep_alive_s,
+        "limit_concurrency": settings.max_connections,
+    }
     if settings.workers == 1:
-        uvicorn.run(service, host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(service, **options)
         return
     # Worker processes build their own app from the environment: pass the overrides on.
     for name, value in overrides.items():
         os.environ[f"THREADGUARD_{name.upper()}"] = str(value)
     service.state.services.engine.dispose()
     uvicorn.run(
-        "app.api.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
+        "app.api.app:create_app_from_env", factory=True, workers=settings.workers, **options
     )
 
 

@@ -63,6 +63,25 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `threadguard serve` binds.")
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000
     workers: Annotated[int, Field(ge=1, le=64)] = 1
+    header_timeout_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=10.0,
+        description="A connection must send a request's whole header block within this "
+        "many seconds of its first byte (or of connecting); else it gets 408 and is closed.",
+    )
+    body_timeout_s: Annotated[float, Field(gt=0, le=3_600)] = Field(
+        default=30.0,
+        description="A request's body must arrive whole within this many seconds of its "
+        "headers; else 408 and the connection is closed (scoring stops).",
+    )
+    keep_alive_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=5.0,
+        description="How long an idle connection is kept open between requests.",
+    )
+    max_connections: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=1_000,
+        description="Open connections (or running requests) per worker past which new "
+        "requests are answered 503 at once.",
+    )
     max_text_bytes: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MAX_TEXT_BYTES
     max_batch: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_BATCH
     max_body_bytes: Annotated[int, Field(ge=1_024, le=1_024**3)] = DEFAULT_MAX_BODY_BYTES

@@ -162,7 +162,13 @@ def _redact_access_log() -> None:
 
 def create_app_from_env() -> FastAPI:
     """The factory uvicorn workers call (`--factory`): settings from the environment."""
-    return create_app(load_settings())
+    from app.api import server
+
+    settings = load_settings()
+    server.configure(
+        header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s
+    )
+    return create_app(settings)
 
 
 class BodyTooLarge(HTTPException):

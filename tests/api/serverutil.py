@@ -31,6 +31,7 @@ LOOPBACK = "127.0.0.1"
 _STARTED = "Application startup complete"
 # Another process can take the port between `free_port()` and uvicorn's bind.
 _PORT_ATTEMPTS = 3
+SERVE_COMMAND = "threadguard serve"
 
 
 class ServerError(RuntimeError):
@@ -143,8 +144,9 @@ def serve(
 ) -> Iterator[Server]:
     """Run uvicorn serving `target` until the block ends; yield it once every worker is up.
 
-    The server runs in `workdir` (so no `.env` of the caller's working directory is read)
-    and logs to `workdir/uvicorn-<port>.log`.
+    `target` "threadguard serve" runs the command itself (its uvicorn options included),
+    configured by `env` alone. The server runs in `workdir` (so no `.env` of the caller's
+    working directory is read) and logs to `workdir/uvicorn-<port>.log`.
 
     Raises:
         ServerError: the server exited, or was not healthy within `startup_timeout` seconds.
@@ -181,14 +183,18 @@ def _start(
     workdir.mkdir(parents=True, exist_ok=True)
     for attempt in range(_PORT_ATTEMPTS):
         port = free_port()
-        command = uvicorn_command(
-            target,
-            port=port,
-            workers=workers,
-            factory=factory,
-            app_dir=app_dir,
-            access_log=access_log,
-        )
+        if target == SERVE_COMMAND:
+            command = [sys.executable, "-m", "app.cli", "serve", "--host", LOOPBACK]
+            command += ["--port", str(port), "--workers", str(workers)]
+        else:
+            command = uvicorn_command(
+                target,
+                port=port,
+                workers=workers,
+                factory=factory,
+                app_dir=app_dir,
+                access_log=access_log,
+            )
         log_path = workdir / f"uvicorn-{port}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
