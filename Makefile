@@ -81,3 +81,43 @@ train: install
 clean:
 	rm -rf var $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info \
 		app/_speedups.cpp app/_speedups.*.so
+
+# `make docker` builds the service image IMAGE. Its base is BASE_IMAGE: by default the Debian
+# bookworm image that docker/build-base.sh makes from Debian's packages (built the first time),
+# because the project's machines reach Debian's mirror but no container registry; elsewhere
+# `make docker BASE_IMAGE=python:3.11-slim`, or plain `docker build .`, which defaults to it.
+# A daemon is started first where only the client is installed (docker/start-dockerd.sh).
+# Locally added CAs (a TLS-intercepting proxy's) and an http(s) PIP_INDEX_URL or
+# PIP_EXTRA_INDEX_URL in the environment reach only the build stage, never the image.
+DOCKER ?= docker
+IMAGE ?= threadguard:latest
+LOCAL_BASE_IMAGE := threadguard-base:bookworm
+BASE_IMAGE ?= $(LOCAL_BASE_IMAGE)
+DOCKER_NETWORK ?= host
+DOCKER_EXTRA_CA ?= $(wildcard /usr/local/share/ca-certificates/*.crt)
+DOCKER_BUILD_ARGS := --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	$(if $(filter http://% https://%,$(PIP_INDEX_URL)),--build-arg PIP_INDEX_URL=$(PIP_INDEX_URL)) \
+	$(if $(filter http://% https://%,$(PIP_EXTRA_INDEX_URL)),--build-arg "PIP_EXTRA_INDEX_URL=$(filter http://% https://%,$(PIP_EXTRA_INDEX_URL))") \
+	$(if $(PIP_TRUSTED_HOST),--build-arg "PIP_TRUSTED_HOST=$(PIP_TRUSTED_HOST)")
+
+.PHONY: docker docker-daemon docker-base docker-test
+
+docker-daemon:
+	docker/start-dockerd.sh
+
+# Only the local base is built here; any other BASE_IMAGE is the registry's to provide.
+docker-base: docker-daemon
+	@if [ "$(BASE_IMAGE)" = "$(LOCAL_BASE_IMAGE)" ] && ! $(DOCKER) image inspect $(BASE_IMAGE) >/dev/null 2>&1; then \
+		docker/build-base.sh $(BASE_IMAGE); \
+	fi
+
+docker: docker-base
+	$(DOCKER) build --network $(DOCKER_NETWORK) $(DOCKER_BUILD_ARGS) \
+		$(if $(DOCKER_EXTRA_CA),--build-arg EXTRA_CA_CERTS="$$(cat $(DOCKER_EXTRA_CA))") \
+		-t $(IMAGE) .
+	$(DOCKER) image ls $(IMAGE)
+
+# The container tests against the image just built, failing rather than skipping. `make test`
+# runs them too, but skips them where no daemon answers or the image is missing or stale.
+docker-test: docker install
+	THREADGUARD_DOCKER_IMAGE=$(IMAGE) THREADGUARD_REQUIRE_DOCKER=1 $(BIN)/pytest -m docker tests/test_docker.py
