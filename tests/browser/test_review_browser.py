@@ -2,9 +2,10 @@
 
 A moderator signs in, finds the seed page's two antisemitic comments at the top of the hate
 queue with their evidence, decides three items from the keyboard alone, and an XSS payload
-in a comment shows as text. Needs `chromium` on PATH (`make browser` installs it with apt;
-nothing is downloaded at run time). Without it the test is skipped, or fails when
-THREADGUARD_REQUIRE_BROWSER=1 (as `make test` sets it).
+in a comment shows as text. Bidi controls and invisible characters in an author, a comment
+and an address are drawn as markers, in the order they were written. Needs `chromium` on
+PATH (`make browser` installs it with apt; nothing is downloaded at run time). Without it
+the test is skipped, or fails when THREADGUARD_REQUIRE_BROWSER=1 (as `make test` sets it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,31 @@ SCRIPT = "<script>alert('xss')</script> the usual idiots again"
 AUTHOR = '"><img src=x onerror=alert(1)>'
 URL = "javascript:alert(1)"
 SCREENSHOT_NOTE = ROOT / "benchmarks" / "out" / "review-page.png"
+BIDI_SCREENSHOT = ROOT / "benchmarks" / "out" / "review-bidi.png"
+RLO, PDF, ZWSP = "\u202e", "\u202c", "\u200b"
+# Drawn as "admin" and "give me your money" if the controls were obeyed.
+SPOOF_AUTHOR = f"{RLO}nimda{PDF}"
+SPOOF_TEXT = f"I said {RLO}yenom ruoy em evig{PDF} and{ZWSP}left"
+SPOOF_URL = f"https://example.org/{RLO}fdp.exe"
+# The letters of an element in the order they are drawn, left to right and line by line
+# (markers left out): what a moderator reads, unlike innerText, which keeps the stored order.
+DRAWN_LETTERS = """(element) => {
+  const found = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest(".invisible-char")) continue;
+    for (let i = 0; i < node.data.length; i++) {
+      if (!/[A-Za-z]/.test(node.data[i])) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      found.push([Math.round(box.top), box.left, node.data[i]]);
+    }
+  }
+  found.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return found.map((entry) => entry[2]).join("");
+}"""
 
 
 def _missing(message: str) -> None:
@@ -215,3 +241,104 @@ def test_a_moderator_works_the_hate_queue_by_keyboard(
     assert [d["action"] for d in stored[third]] == ["approve"]
     assert {d["moderator"] for ds in stored.values() for d in ds} == {MODERATOR}
     assert (tmp_path / "review-page.png").stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def spoofed(database: Engine) -> dict[str, Any]:
+    """A comment whose author, text and thread address carry bidi and zero-width characters.
+
+    Only the toxic queue gets it, so the hate and uncertain queues stay as the keyboard
+    test expects them.
+    """
+    model = registry.load_current(registry.default_model_dir())
+    policy = load_policy(None, model.thresholds)
+    ingest_comments(
+        database,
+        model,
+        policy,
+        ThreadInfo(source="bidi-test", source_format="api", url=SPOOF_URL, title="Bidi thread"),
+        [
+            Incoming(
+                "b1",
+                SPOOF_TEXT,
+                author=SPOOF_AUTHOR,
+                scores={"hate": 0.02, "conspiracy": 0.02, "toxic": 0.99},
+            )
+        ],
+    )
+    [item] = [
+        item
+        for item in list_items(database, Filters(queue="toxic")).items
+        if item["comment"]["comment_id"] == "b1"
+    ]
+    secret = SqlKeyStore(database).create(Role.moderator, "Bidi Moderator").secret
+    return {"secret": secret, "item": item["item_id"]}
+
+
+def _markers(page: Page, selector: str) -> list[str]:
+    return page.locator(f"{selector} .invisible-char").all_inner_texts()
+
+
+def _computed(page: Page, selector: str, prop: str) -> str:
+    value: str = page.locator(selector).first.evaluate(f"(e) => getComputedStyle(e).{prop}")
+    return value
+
+
+def test_bidi_controls_and_invisible_characters_show_as_markers(
+    server: Server, spoofed: dict[str, Any], chromium: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    item = spoofed["item"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            page.goto(server.url + "/review/queues/toxic?status=all")
+            page.fill("#key", spoofed["secret"])
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+
+            row = f'[data-item][data-href^="/review/items/{item}?"]'
+            author = f"{row} .row-link .author"
+            assert page.locator(row).count() == 1
+            assert _markers(page, author) == ["⟨U+202E⟩", "⟨U+202C⟩"]
+            assert _markers(page, f"{row} .preview") == ["⟨U+202E⟩", "⟨U+202C⟩", "⟨U+200B⟩"]
+            assert _markers(page, row) == [
+                *_markers(page, author),
+                *_markers(page, f"{row} .preview"),
+            ]
+            assert "admin" not in page.inner_text(author)
+            assert page.locator(author).evaluate(DRAWN_LETTERS) == "nimda"
+            assert "yenomruoyemevig" in page.locator(f"{row} .preview").evaluate(DRAWN_LETTERS)
+            assert page.locator(f"{author} > bdi").count() == 1
+            assert _computed(page, f"{author} > bdi", "unicodeBidi") == "isolate"
+            assert _computed(page, f"{row} .preview > bdi", "unicodeBidi") == "isolate"
+
+            page.goto(f"{server.url}/review/items/{item}")
+            header = "#comment header .author"
+            assert _markers(page, header) == ["⟨U+202E⟩", "⟨U+202C⟩"]
+            assert _markers(page, "#comment .comment-text") == ["⟨U+202E⟩", "⟨U+202C⟩", "⟨U+200B⟩"]
+            link = page.locator(".article a")
+            assert _markers(page, ".article a") == ["⟨U+202E⟩"]
+            # Every control character inserted, and nothing else, became a marker.
+            assert len(_markers(page, "body")) == 6
+            assert "admin" not in page.inner_text(header)
+            assert page.locator(header).evaluate(DRAWN_LETTERS) == "nimda"
+            drawn = page.locator("#comment .comment-text").evaluate(DRAWN_LETTERS)
+            assert drawn == "Isaidyenomruoyemevigandleft"
+            assert link.evaluate(DRAWN_LETTERS) == "httpsexampleorgfdpexe"
+            # The address is followed as given; only its shown text is rewritten.
+            assert link.get_attribute("href") == SPOOF_URL
+            assert _computed(page, f"{header} > bdi", "unicodeBidi") == "isolate"
+            assert _computed(page, "#comment .comment-text > bdi", "unicodeBidi") == "isolate"
+            marker = page.locator("#comment .comment-text .invisible-char").first
+            assert marker.is_visible()
+            assert _computed(page, "#comment .comment-text .invisible-char", "direction") == "ltr"
+            assert (marker.bounding_box() or {}).get("width", 0) > 10
+            BIDI_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(BIDI_SCREENSHOT))
+        finally:
+            browser.close()
+    assert BIDI_SCREENSHOT.stat().st_size > 10_000

@@ -10,6 +10,9 @@ when it came from another site.
 
 Every page is rendered by Jinja2 with autoescaping on; comment text is only ever passed
 as text (evidence highlights are built as a list of text segments here, never as HTML).
+Every string that came from outside (authors, comments, titles, addresses, labels, notes)
+goes through the `untrusted` filter (app.api.display): escaped, isolated from the page's
+own text, and with bidi controls and invisible characters shown as visible markers.
 The Content-Security-Policy admits scripts and styles only from /review/static, so even
 markup that slipped through could not run.
 """
@@ -36,6 +39,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from app.api.deps import ServicesDep
+from app.api.display import untrusted
 from app.auth import ApiKey, Role
 from app.errors import AppError
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
@@ -268,6 +272,7 @@ def _templates() -> jinja2.Environment:
     env.globals["queue_names"] = QUEUE_NAMES
     env.filters["when"] = _when
     env.filters["percent"] = _percent
+    env.filters["untrusted"] = untrusted
     return env
 
 
