@@ -25,6 +25,7 @@ from app.api.deps import Services
 from app.api.errors import error_response, install_error_handlers
 from app.api.metrics import Metrics
 from app.api.routes import coral, meta, perspective, queue, review, score, threads
+from app.api.schemas import apply_limits
 from app.auth import KeyStore
 from app.config import Settings, load_settings
 from app.policy import load_policy
@@ -110,6 +111,7 @@ def create_app(
     app.state.services = services
     app.state.log_exception = lambda exc: log.error("unhandled error", exc_info=exc)
     install_error_handlers(app)
+    _spec_states_limits(app, settings)
     _redact_access_log()
     routers = [
         module.router for module in (score, threads, queue, meta, perspective, coral, review)
@@ -121,7 +123,30 @@ def create_app(
     # routing.
     routes = [route for router in routers for route in router.routes]
     app.add_middleware(RequestMetrics, metrics=services.metrics, routes=routes)
+    # What a 405 lists in `Allow`: the app's own routes (the spec, the docs) and the routers'.
+    app.state.routes = [*app.router.routes, *routes]
     return app
+
+
+def _spec_states_limits(app: FastAPI, settings: Settings) -> None:
+    """Make the OpenAPI spec give this service's configured limits (`schemas.limit` marks).
+
+    The spec is built once, on the first request for it, as FastAPI does.
+    """
+    build = app.openapi
+    values = {
+        name: value
+        for name, value in settings.model_dump().items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            apply_limits(build(), values)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class RedactKeys(logging.Filter):

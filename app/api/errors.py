@@ -108,6 +108,7 @@ def _describe(status: int) -> str:
         401: "No API key, or an unknown or revoked one",
         403: "The key's role may not do this",
         404: "Not found",
+        405: "The path does not serve this method; `Allow` lists those it does",
         409: "Conflict with the current state",
         413: "Body, text or batch over its limit",
         422: "A field is missing or has a value that cannot be used",
@@ -122,6 +123,23 @@ def _field(loc: Sequence[Any]) -> str | None:
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
     return ".".join(parts) or None
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path, for a 405's `Allow` header.
+
+    Starlette's own header names only the first route that matched the path, so a path
+    served by two routes (GET and POST of /v1/queue/items) would advertise one method.
+    The routes are those `create_app` keeps in `app.state.routes`: the app's router holds
+    the included routers only as wrappers that do not say which methods they serve.
+    """
+    methods: set[str] = set()
+    path = request.scope.get("path", "")
+    for route in getattr(request.app.state, "routes", ()):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -163,7 +181,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 f"the body is not valid JSON: it is not UTF-8 (byte 0x{bad} at offset "
                 f"{cause.start}); send UTF-8"
             )
-        return error_response(exc.status_code, code, message, None, exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+            message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+        return error_response(exc.status_code, code, message, None, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -8,9 +8,7 @@ so of two moderators who saw the same version exactly one wins and the other get
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -239,27 +237,34 @@ def _summary(row: Any, *, preview: int | None = 280) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(order: str, row: Any) -> str:
-    payload: list[Any] = [order, row.item_id]
+# A cursor is the position after the last item of a page, in its order: "n<id>" (newest),
+# "o<id>" (oldest) or "p<id>_<priority>". Any string of this form is a position, so the
+# API's spec can state the whole rule as this pattern; the cursor, not `order`, then says
+# which order the listing continues in.
+CURSOR_PATTERN: Final = (
+    r"^(?:[no][1-9][0-9]{0,9}"
+    r"|p[1-9][0-9]{0,9}_-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)$"
+)
+_CURSOR_RE: Final = re.compile(CURSOR_PATTERN)
+_CURSOR_ORDERS: Final[dict[str, Order]] = {"n": "newest", "o": "oldest", "p": "priority"}
+
+
+def _encode_cursor(order: Order, row: Any) -> str:
     if order == "priority":
-        payload.append(row.priority_exact)
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        # repr keeps every bit of the float, so the next page starts exactly after this row.
+        return f"p{row.item_id}_{float(row.priority_exact)!r}"
+    return f"{order[0]}{row.item_id}"
 
 
-def _decode_cursor(cursor: str, order: str) -> tuple[int, float | None]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-        if not isinstance(payload, list) or payload[0] != order:
-            raise ValueError("another ordering")
-        item_id = int(payload[1])
-        priority = float(payload[2]) if order == "priority" else None
-    except (binascii.Error, ValueError, TypeError, IndexError, json.JSONDecodeError) as exc:
+def _decode_cursor(cursor: str) -> tuple[Order, int, float | None]:
+    if not _CURSOR_RE.match(cursor):
         raise InvalidCursor(
-            f"cursor is not one this server handed out for order={order}", field="cursor"
-        ) from exc
-    return item_id, priority
+            "cursor is not one this server hands out: pass a page's next_cursor as it is",
+            field="cursor",
+        )
+    order = _CURSOR_ORDERS[cursor[0]]
+    item_id, _, priority = cursor[1:].partition("_")
+    return order, int(item_id), float(priority) if priority else None
 
 
 def _check_filters(filters: Filters) -> None:
@@ -296,11 +301,12 @@ def list_items(
     """A page of items, most urgent first (or newest/oldest), with a cursor for the next.
 
     The order is total (ties broken by item id, newest first), so a cursor never skips or
-    repeats an item even while new items arrive.
+    repeats an item even while new items arrive. A cursor continues the listing it came
+    from, in that listing's order, whatever `order` says.
 
     Raises:
         InvalidFilter: a filter names an unknown queue, status, label or target.
-        InvalidCursor: `cursor` was not handed out by this server for this order.
+        InvalidCursor: `cursor` is not of the form this server hands out.
         DatabaseError: the database cannot be reached.
     """
     _check_filters(filters)
@@ -327,7 +333,7 @@ def list_items(
     if filters.until is not None:
         query = query.where(items.c.created_at < filters.until)
     if cursor is not None:
-        after_id, after_priority = _decode_cursor(cursor, order)
+        order, after_id, after_priority = _decode_cursor(cursor)
         if order == "priority":
             # A row-value comparison, so the index on (…, priority, item_id) gives the range.
             query = query.where(

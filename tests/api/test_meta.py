@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,12 +62,24 @@ def test_database_errors_name_no_host_to_callers_but_to_the_log(
                 client.post("/v1/score", json={"text": "hello"}),
                 client.get("/v1/queue/items", headers={"Authorization": f"Bearer {WELL_FORMED}"}),
             ]
+        # The review page's sign-in looks the key up too, and answers with an HTML page.
+        form = client.get("/review/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        with caplog.at_level("WARNING", logger="threadguard.api"):
+            page = client.post(
+                "/review/login",
+                data={"csrf": csrf.group(1), "next": "/review", "key": WELL_FORMED},
+            )
     finally:
         unreachable.dispose()
     for response in answers:
         assert response.status_code == 503, response.text
         assert "db-secret-host" not in response.text and "queue_prod" not in response.text
         assert "server log" in response.json()["error"]["message"]
+    assert page.status_code == 503, page.text
+    assert "db-secret-host" not in page.text and "queue_prod" not in page.text
+    assert "server log" in page.text
     assert "db-secret-host" in caplog.text
 
 

@@ -150,15 +150,17 @@ def test_cursor_pages_visit_every_item_once_while_items_arrive(
         assert seen == everything
 
 
-def test_a_cursor_from_another_order_or_garbage_is_refused(
+def test_a_cursor_keeps_its_order_and_garbage_is_refused(
     engine: Engine, thread_items: dict[str, int]
 ) -> None:
+    everything = [item["item_id"] for item in list_items(engine, Filters()).items]
     cursor = list_items(engine, Filters(), limit=1).next_cursor
     assert cursor is not None
-    with pytest.raises(InvalidCursor, match="order=newest"):
-        list_items(engine, Filters(), order="newest", cursor=cursor)
-    with pytest.raises(InvalidCursor):
-        list_items(engine, Filters(), cursor="!!not-base64")
+    rest = list_items(engine, Filters(), order="newest", cursor=cursor).items
+    assert [item["item_id"] for item in rest] == everything[1:]
+    for garbage in ("!!not-a-cursor", "p1", "n0", "x12", "n12_0.5", "p12_"):
+        with pytest.raises(InvalidCursor, match="next_cursor"):
+            list_items(engine, Filters(), cursor=garbage)
 
 
 def test_an_item_comes_with_its_thread_around_it(

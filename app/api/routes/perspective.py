@@ -50,8 +50,6 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.budget import request_cost
@@ -78,6 +76,16 @@ from app.api.deps import (
     require,
 )
 from app.api.errors import ApiError, ErrorBody, shown
+from app.api.perspective_schemas import (
+    TEXT_TYPES,
+    TOKEN_CAP,
+    AnalyzeCommentRequest,
+    AnalyzeCommentResponse,
+    AttributeParameters,
+    CommentContext,
+    GoogleError,
+)
+from app.api.schemas import is_blank
 from app.auth import Principal, Role
 from app.errors import AppError
 from app.scoring import score_frame
@@ -93,9 +101,6 @@ _GOOGLE_STATUS = {
     429: "RESOURCE_EXHAUSTED",
     503: "UNAVAILABLE",
 }
-_TEXT_CAP = 1_000_000
-_NAME_CAP = 100
-_TOKEN_CAP = 4_096
 
 
 class PerspectiveError(AppError):
@@ -241,136 +246,6 @@ async def _unreadable_body(request: Request) -> str:
     return "Invalid JSON payload received: the body could not be read as JSON."
 
 
-# --------------------------------------------------------------------------- schemas
-
-
-class _Message(BaseModel):
-    # Google's JSON accepts both the lowerCamelCase names and the proto field names.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class TextEntry(_Message):
-    """A piece of text."""
-
-    text: Annotated[str | None, Field(max_length=_TEXT_CAP)] = Field(
-        default=None, description="UTF-8 text; at most THREADGUARD_MAX_TEXT_BYTES bytes."
-    )
-    type: Annotated[str | None, Field(max_length=_NAME_CAP)] = Field(
-        default=None, description="PLAIN_TEXT (the default). HTML is refused, as by Perspective."
-    )
-
-
-class ArticleAndParentComment(_Message):
-    """The article and the comment replied to."""
-
-    article: TextEntry | None = None
-    parent_comment: TextEntry | None = None
-
-
-class CommentContext(_Message):
-    """What the comment replies to; accepted and not used (see the endpoint's notes)."""
-
-    entries: Annotated[list[TextEntry] | None, Field(max_length=1_000)] = None
-    article_and_parent_comment: ArticleAndParentComment | None = None
-
-
-class AttributeParameters(_Message):
-    """How to score one attribute."""
-
-    score_type: Annotated[str | None, Field(max_length=_NAME_CAP)] = Field(
-        default=None, description="PROBABILITY (the default); no other type is served."
-    )
-    score_threshold: float | None = Field(
-        default=None, description="Leave the attribute out when its score is below this (0-1)."
-    )
-
-
-class AnalyzeCommentRequest(_Message):
-    """Perspective's AnalyzeCommentRequest."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "comment": {"text": "You are an idiot and nobody cares."},
-                    "requestedAttributes": {"TOXICITY": {}, "IDENTITY_ATTACK": {}},
-                    "languages": ["en"],
-                    "doNotStore": True,
-                }
-            ]
-        }
-    )
-
-    comment: TextEntry | None = None
-    context: CommentContext | None = None
-    requested_attributes: Annotated[
-        dict[Annotated[str, Field(max_length=_NAME_CAP)], AttributeParameters] | None,
-        Field(max_length=50),
-    ] = Field(
-        default=None,
-        description="Attribute name -> parameters ({} for the defaults). Served: TOXICITY, "
-        "IDENTITY_ATTACK, THREADGUARD_TOXIC, THREADGUARD_HATE, THREADGUARD_CONSPIRACY.",
-    )
-    languages: Annotated[
-        list[Annotated[str, Field(max_length=_NAME_CAP)]] | None, Field(max_length=20)
-    ] = Field(default=None, description='English only: "en" or a BCP-47 tag like "en-US".')
-    do_not_store: bool | None = Field(default=None, description="Accepted; nothing is stored.")
-    client_token: Annotated[str | None, Field(max_length=_TOKEN_CAP)] = Field(
-        default=None, description="Echoed in the response."
-    )
-    session_id: Annotated[str | None, Field(max_length=_TOKEN_CAP)] = None
-    community_id: Annotated[str | None, Field(max_length=_TOKEN_CAP)] = None
-    span_annotations: bool | None = Field(
-        default=None, description="Score each sentence on its own and return it as a span."
-    )
-    drop_unsupported_attributes: bool | None = Field(
-        default=None,
-        description="Leave out requested attributes this server does not serve (or not in "
-        "the requested language) instead of refusing the request.",
-    )
-
-
-class Score(_Message):
-    value: float = Field(description="A probability, 0-1.")
-    type: str = Field(default="PROBABILITY", description="Always PROBABILITY.")
-
-
-class SpanScore(_Message):
-    begin: int = Field(description="UTF-16 offset of the span's first character.")
-    end: int = Field(description="UTF-16 offset after its last character.")
-    score: Score
-
-
-class AttributeScores(_Message):
-    summary_score: Score = Field(description="The score of the whole comment.")
-    span_scores: list[SpanScore] = Field(
-        description="One span for the whole comment, or one per sentence with spanAnnotations."
-    )
-
-
-class AnalyzeCommentResponse(_Message):
-    """Perspective's AnalyzeCommentResponse (no detectedLanguages: nothing is detected)."""
-
-    attribute_scores: dict[str, AttributeScores] = Field(
-        description="Requested attribute -> scores; left out when under its scoreThreshold."
-    )
-    languages: list[str] = Field(description='The request\'s languages, or ["en"].')
-    client_token: str | None = Field(default=None, description="The request's clientToken.")
-
-
-class GoogleErrorDetail(BaseModel):
-    code: int
-    message: str
-    status: str
-    details: list[dict[str, Any]] = []
-
-
-class GoogleError(BaseModel):
-    """Google's error shape, which Perspective clients parse."""
-
-    error: GoogleErrorDetail
-
-
 # --------------------------------------------------------------------------- route
 
 router = APIRouter(tags=["compatibility"], route_class=PerspectiveRoute)
@@ -420,13 +295,13 @@ def perspective_caller(
     key: Annotated[
         str | None,
         Query(
-            max_length=_TOKEN_CAP,
+            max_length=TOKEN_CAP,
             description="A threadguard key, where Perspective clients send theirs. Prefer "
             "the Authorization header: a URL ends up in access logs.",
         ),
     ] = None,
     x_goog_api_key: Annotated[
-        str | None, Header(max_length=_TOKEN_CAP, include_in_schema=False)
+        str | None, Header(max_length=TOKEN_CAP, include_in_schema=False)
     ] = None,
 ) -> Principal:
     return admitted(request, _admit_perspective) or _admit_perspective(request)
@@ -440,6 +315,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": GoogleError, "description": "Perspective's errors (errorType in details)"},
     401: {"model": GoogleError, "description": "No key, or an unknown or revoked one"},
     403: {"model": GoogleError, "description": "The key may not score"},
+    503: {"model": GoogleError, "description": "The key store (the database) is unavailable"},
     # The service refuses an oversized body before any route runs, in its own shape.
     413: {"model": ErrorBody, "description": "The body is over THREADGUARD_MAX_BODY_BYTES"},
     # Declaring the range keeps FastAPI from documenting a 422 this endpoint never sends.
@@ -522,16 +398,17 @@ def _comment_text(body: AnalyzeCommentRequest, max_bytes: int) -> str:
         PerspectiveError: HTML or an unknown type, an empty comment, a comment too long.
     """
     comment = body.comment
-    kind = (comment.type if comment else None) or "PLAIN_TEXT"
+    # Unset is PLAIN_TEXT; an empty string is no type name (a proto parser refuses it too).
+    kind = comment.type if comment is not None and comment.type is not None else "PLAIN_TEXT"
     if kind == "HTML":
         raise PerspectiveError(
             "Currently, only 'PLAIN_TEXT' comments are supported: send the text without markup",
             field="comment.type",
         )
-    if kind not in ("PLAIN_TEXT", "TEXT_TYPE_UNSPECIFIED"):
+    if kind not in TEXT_TYPES:
         raise PerspectiveError(f"Unknown text type: {kind}", field="comment.type")
     text = (comment.text if comment else None) or ""
-    if not text.strip():
+    if is_blank(text):
         raise PerspectiveError(
             "Comment must be non-empty.", error_type="COMMENT_EMPTY", field="comment.text"
         )

@@ -9,24 +9,41 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
 from app.api.deps import AdminDep, KeyFirstRoute, ModeratorDep, ServicesDep
 from app.api.errors import ApiError, error_responses
+from app.api.schemas import (
+    NO_NUL,
+    NOT_BLANK_NO_NUL,
+    DocumentedAs,
+    FilterTime,
+    NulFreeJson,
+    StoredTime,
+    is_blank,
+    limit,
+)
 from app.api.work import ClientGone
 from app.auth import ApiKey
 from app.config import Settings
 from app.features import article_context, topic_of
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
-from app.queue.ingest import Incoming, Report, ThreadInfo, checked_source, ingest_comments
+from app.queue.ingest import (
+    REQUIRED_SCORES,
+    Incoming,
+    Report,
+    ThreadInfo,
+    checked_source,
+    ingest_comments,
+)
 from app.queue.review import (
+    CURSOR_PATTERN,
     MAX_PAGE,
     Filters,
     Labels,
@@ -48,7 +65,11 @@ from app.queue.store import (
 
 router = APIRouter(tags=["queue"], route_class=KeyFirstRoute)
 
-_TEXT_CAP = 1_000_000
+# A static cap on the article: it is stored, and counts toward the budget only when a
+# comment without scores needs it as context.
+_ARTICLE_CAP = 1_000_000
+# The widths of the columns a caller's score record is copied into.
+_MODEL_VERSION_CAP = 64
 
 
 def _no_nul(value: str | None) -> str | None:
@@ -71,18 +92,48 @@ def _no_nul_inside(value: Any) -> Any:
     return value
 
 
-def _aware_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("is outside the range of dates once moved to UTC") from exc
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
-UtcTime = Annotated[datetime, AfterValidator(_aware_utc)]
+Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL})]
+# An id or a source: stripped by ingest, which refuses what is left empty.
+Name = Annotated[
+    str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})
+]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The queue item's id.")]
+_Probability = Annotated[
+    Any,
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]}),
+]
+
+
+class ScoreRecord(BaseModel):
+    """A score record as /v1/score or `threadguard score` returns it (documentation only:
+    `_check_scores` and ingest check it, naming the field)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "required": list(REQUIRED_SCORES),
+            "propertyNames": {"pattern": NO_NUL},
+        },
+    )
+    __pydantic_extra__: dict[str, NulFreeJson]
+
+    hate: _Probability = None
+    toxic: _Probability = None
+    conspiracy: _Probability = None
+    hate_target: Annotated[
+        Any, WithJsonSchema({"anyOf": [{"enum": list(HATE_TARGETS)}, {"type": "null"}]})
+    ] = None
+    model_version: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "maxLength": _MODEL_VERSION_CAP, "pattern": NO_NUL},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = None
 
 
 class ReportIn(BaseModel):
@@ -98,16 +149,42 @@ class QueueCommentIn(BaseModel):
     """One comment to queue: scored here unless `scores` is given; text optional for a
     report on a comment already stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            # Only a report may leave the text out: it then names a stored comment.
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["report"], "properties": {"report": {"type": "object"}}},
+            ]
+        },
+    )
 
-    comment_id: Text = Field(min_length=1, max_length=200, description="Your id for it.")
-    text: Text | None = Field(default=None, max_length=_TEXT_CAP)
+    comment_id: Name = Field(max_length=200, description="Your id for it; not blank.")
+    # No static cap: over THREADGUARD_MAX_TEXT_BYTES is 413 text_too_long.
+    text: (
+        Annotated[
+            str,
+            AfterValidator(_no_nul),
+            Field(json_schema_extra=limit("max_text_bytes", pattern=NOT_BLANK_NO_NUL)),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="The comment: at most THREADGUARD_MAX_TEXT_BYTES UTF-8 bytes (413 over "
+        "it), not blank. Only a report on a stored comment may leave it out.",
+    )
     parent_id: Text | None = Field(
         default=None, max_length=200, description="The comment it replies to (None: the article)."
     )
     author: Text | None = Field(default=None, max_length=200)
-    posted_at: UtcTime | None = None
-    scores: Annotated[dict[str, Any] | None, AfterValidator(_no_nul_inside)] = Field(
+    posted_at: StoredTime | None = Field(
+        default=None,
+        description="RFC 3339 with seconds and a zone; on 0001-01-01 or 9999-12-31 in UTC (Z).",
+    )
+    scores: (
+        Annotated[dict[str, Any], AfterValidator(_no_nul_inside), DocumentedAs(ScoreRecord)] | None
+    ) = Field(
         default=None,
         description="A score record as /v1/score or `threadguard score` returns it (at least "
         "hate, toxic and conspiracy probabilities, and model_version); left out, the "
@@ -140,21 +217,33 @@ class QueueItemsIn(BaseModel):
         },
     )
 
-    source: Text = Field(
-        min_length=1,
+    source: Name = Field(
         max_length=500,
         description="What identifies the thread across calls: its URL or your story id.",
     )
     title: Text | None = Field(default=None, max_length=1_000, description="The topic.")
     url: Text | None = Field(default=None, max_length=2_000)
-    article_text: Text | None = Field(default=None, max_length=_TEXT_CAP)
-    comments: list[QueueCommentIn] = Field(min_length=1)
+    article_text: Text | None = Field(default=None, max_length=_ARTICLE_CAP)
+    comments: list[QueueCommentIn] = Field(
+        min_length=1,
+        description="At most THREADGUARD_MAX_BATCH comments (413 over it).",
+        json_schema_extra=limit("max_batch"),
+    )
 
 
 class LabelsIn(BaseModel):
     """Label corrections; leave out what you do not correct."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            # A target is a target of hate: not named when hate is corrected to false.
+            "not": {
+                "required": ["hate", "hate_target"],
+                "properties": {"hate": {"const": False}, "hate_target": {"type": "string"}},
+            }
+        },
+    )
 
     hate: bool | None = None
     hate_target: Literal[HATE_TARGETS] | None = None  # type: ignore[valid-type]
@@ -162,6 +251,9 @@ class LabelsIn(BaseModel):
     conspiracy: bool | None = None
     stance: Literal[STANCE_LABELS] | None = None  # type: ignore[valid-type]
     reply_stance: Literal[REPLY_LABELS] | None = None  # type: ignore[valid-type]
+
+
+_NOT_NULL: dict[str, Any] = {"not": {"type": "null"}}
 
 
 class DecisionIn(BaseModel):
@@ -177,7 +269,23 @@ class DecisionIn(BaseModel):
                     "item_version": 2,
                     "labels": {"hate": True, "hate_target": "muslim"},
                 },
-            ]
+            ],
+            # A label decision corrects something: its labels give at least one value.
+            "anyOf": [
+                {"properties": {"action": {"not": {"const": "label"}}}},
+                {
+                    "required": ["labels"],
+                    "properties": {
+                        "labels": {
+                            "type": "object",
+                            "anyOf": [
+                                {"required": [name], "properties": {name: _NOT_NULL}}
+                                for name in LabelsIn.model_fields
+                            ],
+                        }
+                    },
+                },
+            ],
         },
     )
 
@@ -206,9 +314,11 @@ def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
     check_count(len(body.comments), settings.max_batch, "THREADGUARD_MAX_BATCH", what="the call")
     sizes: list[int] = []
     for n, comment in enumerate(body.comments):
+        if comment.scores is not None:
+            _check_scores(comment.scores, f"comments.{n}.scores")
         if comment.text is None:
             continue
-        if not comment.text.strip():
+        if is_blank(comment.text):
             raise ApiError(422, "text is empty", code="comment_empty", field=f"comments.{n}.text")
         size = check_text(comment.text, settings, f"comments.{n}.text")
         if comment.scores is None:
@@ -225,6 +335,34 @@ def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
     article = article_context(body.title, body.article_text)
     cost = request_cost([], [article, topic_of(body.title, body.article_text)], sizes=sizes)
     check_budget(cost + stored, settings, what="the call")
+
+
+def _check_scores(scores: dict[str, Any], where: str) -> None:
+    """Refuse the values of a caller's score record that are copied into typed columns.
+
+    Ingest checks the three probabilities; these two would otherwise reach the database,
+    where a non-string or over-long value fails the insert (PostgreSQL) or stores garbage.
+
+    Raises:
+        ApiError: 422 invalid_scores naming the field.
+    """
+    target = scores.get("hate_target")
+    if target is not None and target not in HATE_TARGETS:
+        raise ApiError(
+            422,
+            f"hate_target must be one of {', '.join(HATE_TARGETS)} or null, not {target!r}",
+            code="invalid_scores",
+            field=f"{where}.hate_target",
+        )
+    version = scores.get("model_version")
+    fits = isinstance(version, str) and len(version) <= _MODEL_VERSION_CAP
+    if version is not None and not fits:
+        raise ApiError(
+            422,
+            f"model_version must be a string of at most {_MODEL_VERSION_CAP} characters or null",
+            code="invalid_scores",
+            field=f"{where}.model_version",
+        )
 
 
 def _stored_lengths(engine: Any, source: str, comment_ids: set[str]) -> int:
@@ -295,13 +433,6 @@ async def post_items(
     return result.as_dict()
 
 
-def _utc(value: datetime | None, field: str) -> datetime | None:
-    try:
-        return _aware_utc(value)
-    except ValueError as exc:
-        raise ApiError(422, f"{field} {exc}", code="invalid_input", field=field) from exc
-
-
 @router.get("/v1/queue/items", responses=error_responses(401, 403, 422, 503))
 def get_items(
     services: ServicesDep,
@@ -333,12 +464,21 @@ def get_items(
     ] = None,
     min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     thread_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    since: Annotated[datetime | None, Query(description="Queued at or after (ISO-8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Queued before (ISO-8601).")] = None,
+    since: Annotated[
+        FilterTime | None, Query(description="Queued at or after (RFC 3339, with a zone).")
+    ] = None,
+    until: Annotated[
+        FilterTime | None, Query(description="Queued before (RFC 3339, with a zone).")
+    ] = None,
     order: Annotated[Literal["priority", "newest", "oldest"], Query()] = "priority",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        Annotated[str, Field(json_schema_extra={"pattern": CURSOR_PATTERN})] | None,
+        Query(
+            max_length=200,
+            description="`next_cursor` of the previous page, passed as it is: it continues "
+            "that listing in its order (`order` is then not read).",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """List queue items, most urgent first, with filters and cursor pagination."""
@@ -349,8 +489,8 @@ def get_items(
         target=target,
         min_probability=min_probability,
         thread_id=thread_id,
-        since=_utc(since, "since"),
-        until=_utc(until, "until"),
+        since=since,
+        until=until,
     )
     page = list_items(services.engine, filters, order=order, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
@@ -418,11 +558,12 @@ def get_export(
     services: ServicesDep,
     caller: AdminDep,
     since: Annotated[
-        datetime | None, Query(description="Only decisions made at or after this time.")
+        FilterTime | None,
+        Query(description="Only decisions made at or after this time (RFC 3339, with a zone)."),
     ] = None,
 ) -> StreamingResponse:
     """Every decision as a labelled training row (what `threadguard queue export` writes)."""
-    rows = list(export_feedback(services.engine, since=_utc(since, "since")))
+    rows = list(export_feedback(services.engine, since=since))
 
     def lines() -> Iterator[str]:
         for row in rows:

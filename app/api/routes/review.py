@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 
 from app.api.deps import ServicesDep
 from app.api.display import untrusted
+from app.api.errors import shown
 from app.auth import ApiKey, Role
 from app.errors import AppError
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
@@ -95,7 +96,7 @@ class _ReviewRoute(APIRoute):
             except RequestValidationError as exc:
                 response = _error_page(422, "The form was not filled in as expected.", exc)
             except AppError as exc:
-                response = _error_page(exc.status_code, exc.message)
+                response = _error_page(exc.status_code, shown(exc))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             # Pages show comment text and a CSRF token: never keep them in a cache.

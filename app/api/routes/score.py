@@ -15,7 +15,14 @@ from fastapi import APIRouter, Request
 from app.api.budget import check_budget, check_count, check_text, request_cost
 from app.api.deps import KeyFirstRoute, ScorerDep, ServicesDep
 from app.api.errors import ApiError, error_responses
-from app.api.schemas import BatchIn, BatchScores, CommentIn, ScoredComment, scored_comment
+from app.api.schemas import (
+    BatchIn,
+    BatchScores,
+    CommentIn,
+    ScoredComment,
+    is_blank,
+    scored_comment,
+)
 from app.config import Settings
 from app.registry import LoadedModel
 from app.scoring import score_rows
@@ -29,7 +36,7 @@ def check_comment(comment: CommentIn, settings: Settings, where: str) -> int:
     Raises:
         ApiError: 422 for a blank text, 413 for a text over `settings.max_text_bytes`.
     """
-    if not comment.text.strip():
+    if is_blank(comment.text):
         raise ApiError(422, f"{where}text is empty", code="comment_empty", field=f"{where}text")
     size = check_text(comment.text, settings, f"{where}text")
     if comment.parent_text is not None:

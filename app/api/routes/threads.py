@@ -23,17 +23,18 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
 from app.api.deps import KeyFirstRoute, MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
 from app.api.errors import ApiError, error_responses
-from app.api.schemas import scored_comment
+from app.api.schemas import NOT_BLANK, NOT_BLANK_NO_NUL, is_blank, scored_comment
 from app.api.work import ScoringPool
 from app.auth import Role
 from app.config import Settings
 from app.domain import Thread
 from app.features import article_context, thread_frame, thread_topic
-from app.queue.ingest import ingest_thread
+from app.queue.ingest import checked_source, ingest_thread
 from app.registry import LoadedModel
 from app.scoring import reconcile_stance, score_rows
 from app.threads import FORMATS, ParseOptions, parse
@@ -41,7 +42,16 @@ from app.threads import FORMATS, ParseOptions, parse
 router = APIRouter(tags=["threads"], route_class=KeyFirstRoute)
 
 NDJSON = "application/x-ndjson"
-_PAGE_TYPES = ("text/html", "text/plain", "application/xml", "application/json")
+# The page as text: any non-blank text is a page to try (whether it parses as one of the
+# formats is the parser's to say: 422 parse_error, which no schema can predict). A JSON
+# page is an object or an array; JSONL goes as text/plain.
+_TEXT_PAGE = {"type": "string", "pattern": NOT_BLANK}
+_PAGE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text/html": _TEXT_PAGE,
+    "text/plain": _TEXT_PAGE,
+    "application/xml": _TEXT_PAGE,
+    "application/json": {"type": ["object", "array"]},
+}
 
 _EXAMPLE_RESPONSE = {
     "model_version": "20261123-535e70f8",
@@ -92,7 +102,7 @@ _EXAMPLE_RESPONSE = {
             "required": True,
             "description": "The page as saved: WordPress/Blogger/other HTML, a plain-text "
             "dump, WordPress WXR, Disqus XML, Reddit JSON, or JSON/JSONL with parent ids.",
-            "content": {kind: {"schema": {"type": "string"}} for kind in _PAGE_TYPES},
+            "content": {kind: {"schema": schema} for kind, schema in _PAGE_SCHEMAS.items()},
         }
     },
 )
@@ -118,11 +128,12 @@ async def threads(
         ),
     ] = False,
     source: Annotated[
-        str | None,
+        Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})] | None,
         Query(
             max_length=500,
             description="With enqueue: what identifies the thread across calls (default: "
-            "the page's URL, else a hash of its article and first comment).",
+            "the page's URL, else a hash of its article and first comment). Not blank, "
+            "no U+0000.",
         ),
     ] = None,
 ) -> StreamingResponse:
@@ -140,8 +151,16 @@ async def threads(
             code="invalid_input",
             field="format",
         )
+    if source is not None:
+        # Checked with or without enqueue, so a request is valid or not whatever it asks.
+        if "\x00" in source:
+            raise ApiError(
+                422, "source must not contain the NUL character (U+0000)", field="source"
+            )
+        checked_source(source)
     body = await request.body()
-    if not body.strip():
+    # Blank as the spec's pattern says (Unicode whitespace, not only ASCII's).
+    if is_blank(body.decode("utf-8", "replace")):
         raise ApiError(422, "the body is empty: send the page itself", code="parse_error")
     options = ParseOptions(
         max_bytes=settings.max_body_bytes, max_comments=settings.max_thread_comments
