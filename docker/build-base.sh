@@ -32,7 +32,11 @@ mirror=${mirror%/}
 security=${DEBIAN_SECURITY_MIRROR:-${mirror}-security}
 
 [ "$(id -u)" -eq 0 ] || { echo "build-base.sh: debootstrap needs root" >&2; exit 1; }
-command -v debootstrap >/dev/null || { echo "build-base.sh: apt-get install debootstrap" >&2; exit 1; }
+if ! command -v debootstrap >/dev/null; then
+    # A fresh development or CI machine has apt but not debootstrap; it is one Debian package.
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
+fi
 docker info >/dev/null 2>&1 || { echo "build-base.sh: no Docker daemon answers" >&2; exit 1; }
 
 root=$(mktemp -d /var/tmp/threadguard-base.XXXXXX)
