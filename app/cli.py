@@ -40,6 +40,27 @@ app = typer.Typer(
 )
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"threadguard {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print threadguard's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """threadguard: rebuild, score and moderate comment threads, offline."""
+
+
 class Output(StrEnum):
     tree = "tree"
     json = "json"

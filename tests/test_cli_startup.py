@@ -73,7 +73,7 @@ def _command_paths() -> list[list[str]]:
 def test_help_and_version_import_no_heavy_library() -> None:
     paths = _command_paths()
     assert ["score"] in paths and ["queue", "ingest"] in paths and ["db", "current"] in paths
-    runs = [[*path, "--help"] for path in paths] + [["version"]]
+    runs = [[*path, "--help"] for path in paths] + [["version"], ["--version"]]
     codes, loaded = _probe(
         runs, MODEL_LIBRARIES + SERVICE_LIBRARIES + DATABASE_LIBRARIES + BATCH_LIBRARIES
     )
