@@ -67,15 +67,15 @@ RUN pip install --no-deps . \
 
 # Every bundle comes in with the context (a build cannot choose its COPY sources), but only
 # the one CURRENT names goes on: the others are what was or might be served, not what is.
-# The version is the first field of the first line, so a line that also carries a digest
-# ("<version> sha256:<hex>") reads the same.
+# CURRENT is the version alone; the bundle's digest file `<version>.sha256` goes with it.
 COPY models /tmp/models
 RUN set -eu; \
     version=$(awk 'NR == 1 { print $1; exit }' /tmp/models/CURRENT); \
     case "$version" in ""|*/*|.*) echo "models/CURRENT names no version: '$version'" >&2; exit 1;; esac; \
     test -d "/tmp/models/$version" || { echo "models/$version is missing" >&2; exit 1; }; \
     mkdir -p /srv/threadguard/models; \
-    cp -a /tmp/models/CURRENT "/tmp/models/$version" /srv/threadguard/models/; \
+    test -f "/tmp/models/$version.sha256" || { echo "models/$version.sha256 is missing: run threadguard model-use $version" >&2; exit 1; }; \
+    cp -a /tmp/models/CURRENT "/tmp/models/$version" "/tmp/models/$version.sha256" /srv/threadguard/models/; \
     if [ -f /tmp/models/README.md ]; then cp -a /tmp/models/README.md /srv/threadguard/models/; fi; \
     rm -rf /tmp/models
 

@@ -413,14 +413,15 @@ def model_use_command(
     version: Annotated[str, typer.Argument(help="A version directory under the model folder.")],
     model_dir: ModelDirOption = None,
 ) -> None:
-    """Point CURRENT at VERSION with the digest of its files (after checking it loads).
+    """Point CURRENT at VERSION and record the digest of its files (after checking it loads).
 
     The digest is what the service checks before it loads the bundle: from now on, any
     edit of VERSION's manifest, card or model is refused until this is run again.
     """
     models = model_dir or registry.default_model_dir()
     digest = registry.set_current(models, version)
-    _progress(f"{models / registry.CURRENT_FILE}: {version} {digest}")
+    _progress(f"{models / registry.CURRENT_FILE}: {version}")
+    _progress(f"{registry.digest_file(models, version)}: {digest}")
 
 
 MAX_GUIDE_DEPTH = 24

@@ -1,13 +1,14 @@
 """Model bundles on disk: `models/CURRENT` names a version directory holding `model.joblib`,
-`manifest.json` and `card.md`, and the digest of those files. Loading checks before it
-unpickles anything.
+`manifest.json` and `card.md`; `models/VERSION.sha256`, beside that directory, holds the
+digest of those files. Loading checks before it unpickles anything.
 
 A bundle is a pickle, and a pickle runs code when loaded, so `load` refuses a bundle whose
 sha256 differs from its manifest, and one made by another scikit-learn version (estimators
 pickled by one version are not guaranteed to behave the same in another). The manifest
 also decides (its thresholds silence or wake a head), and its model sha256 can be edited
-with it, so CURRENT carries a digest over every file of the bundle: `load_current` refuses
-a bundle whose files were edited, added or removed since CURRENT was written. Paths come
+with it, so a digest over every file of the bundle is kept outside it, where `model-use`
+wrote it: `load_current` refuses a bundle whose files were edited, added or removed since.
+CURRENT itself stays the version alone, so any tool that reads it as a folder name can. Paths come
 from settings or the command line, never from a request.
 """
 
@@ -40,6 +41,9 @@ MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "card.md"
 CURRENT_FILE = "CURRENT"
+# `VERSION.sha256` beside the version directory: one digest file per version, written before
+# CURRENT moves, so a reader never pairs a new CURRENT with an old digest.
+DIGEST_SUFFIX = ".sha256"
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -74,7 +78,7 @@ class LoadedModel:
     thresholds: Mapping[str, float]
     class_bias: Mapping[str, Mapping[str, float]]
     compiled: CompiledBundle
-    # "sha256:…" over the bundle's files, when it was loaded through CURRENT's digest.
+    # "sha256:…" over the bundle's files, when it was loaded through its digest file.
     digest: str | None = None
 
 
@@ -115,31 +119,42 @@ def bundle_digest(version_dir: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def read_current(model_dir: Path) -> tuple[str, str | None]:
-    """The version `model_dir/CURRENT` names, and the bundle digest written beside it.
+def digest_file(model_dir: Path, version: str) -> Path:
+    """Where the digest of `version`'s files is kept (outside its directory)."""
+    return model_dir / f"{version}{DIGEST_SUFFIX}"
 
-    CURRENT is one line, `VERSION sha256:HEX`; a line of the version alone (as CURRENT was
-    before digests) gives None for the digest, which `load_current` refuses.
+
+def read_current(model_dir: Path) -> tuple[str, str | None]:
+    """The version `model_dir/CURRENT` names, and the bundle digest kept for it.
+
+    CURRENT is one line, the version; the digest is `model_dir/VERSION.sha256`, one line
+    `sha256:HEX`. Without that file the digest is None, which `load_current` refuses.
 
     Raises:
-        ModelArtifactError: CURRENT is missing or does not have that form.
+        ModelArtifactError: CURRENT is missing or names no version, or the digest file
+            cannot be read or does not have that form.
     """
     current = model_dir / CURRENT_FILE
     try:
         text = current.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelArtifactError(f"no model: cannot read {current} ({exc.strerror})") from exc
-    fields = text.strip().split()
-    version = fields[0] if fields else ""
+    version = text.strip()
     if not _VERSION_RE.match(version):
         raise ModelArtifactError(f"{current} does not name a model version: {text[:80]!r}")
-    if len(fields) == 1:
+    path = digest_file(model_dir, version)
+    try:
+        digest_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return version, None
-    if len(fields) != 2 or not _DIGEST_RE.match(fields[1]):
+    except OSError as exc:
+        raise ModelArtifactError(f"cannot read {path} ({exc.strerror})") from exc
+    digest = digest_text.strip()
+    if not _DIGEST_RE.match(digest):
         raise ModelArtifactError(
-            f"{current} must hold one line 'VERSION sha256:HEX' (64 hex digits): {text[:160]!r}"
+            f"{path} must hold one line 'sha256:HEX' (64 hex digits): {digest_text[:160]!r}"
         )
-    return version, fields[1]
+    return version, digest
 
 
 def current_version(model_dir: Path) -> str:
@@ -152,7 +167,7 @@ def current_version(model_dir: Path) -> str:
 
 
 def load_current(model_dir: Path) -> LoadedModel:
-    """Load the bundle that `model_dir/CURRENT` names, checked against CURRENT's digest.
+    """Load the bundle that `model_dir/CURRENT` names, checked against `VERSION.sha256`.
 
     Raises:
         ModelArtifactError: see `read_current` and `load`; also CURRENT gives no digest.
@@ -160,7 +175,8 @@ def load_current(model_dir: Path) -> LoadedModel:
     version, digest = read_current(model_dir)
     if digest is None:
         raise ModelArtifactError(
-            f"{model_dir / CURRENT_FILE} names {version} without the digest of its files; "
+            f"{model_dir / CURRENT_FILE} names {version}, and there is no "
+            f"{digest_file(model_dir, version).name} with the digest of its files; "
             f"check the bundle, then run `threadguard model-use {version}` to write it"
         )
     return load(model_dir / version, digest=digest)
@@ -210,8 +226,9 @@ def load(version_dir: Path, *, digest: str | None = None) -> LoadedModel:
             files = ", ".join(sorted(entry.name for entry in version_dir.iterdir()))
             raise ModelArtifactError(
                 f"the files of bundle {version_dir.name} ({files}) have digest "
-                f"{actual_digest}, but {CURRENT_FILE} says {digest}: a file was changed, "
-                "added or removed since CURRENT was written; refusing to load it"
+                f"{actual_digest}, but {version_dir.name}{DIGEST_SUFFIX} says {digest}: a "
+                "file was changed, added or removed since `threadguard model-use` wrote it; "
+                "refusing to load it"
             )
     manifest = read_manifest(version_dir)
     where = version_dir / MANIFEST_FILE
@@ -319,19 +336,24 @@ def write_manifest(version_dir: Path, manifest: Mapping[str, Any]) -> None:
 
 
 def set_current(model_dir: Path, version: str) -> str:
-    """Point `model_dir/CURRENT` at `version` (which must load), with its files' digest.
+    """Point `model_dir/CURRENT` at `version` (which must load), recording its files' digest.
 
-    Returns the digest written. CURRENT is replaced whole (a new file renamed over it), so
-    a reader never sees half a line.
+    Returns the digest written. The digest file is written first, then CURRENT; each is
+    replaced whole (a new file renamed over it), so a reader never sees half a line.
     """
     if not _VERSION_RE.match(version):
         raise ModelArtifactError(f"not a valid model version: {version!r}")
     digest = bundle_digest(model_dir / version)
     load(model_dir / version, digest=digest)
-    staged = model_dir / f".{CURRENT_FILE}.{os.getpid()}"
-    staged.write_text(f"{version} {digest}\n", encoding="utf-8")
-    staged.replace(model_dir / CURRENT_FILE)
+    _replace(digest_file(model_dir, version), f"{digest}\n")
+    _replace(model_dir / CURRENT_FILE, f"{version}\n")
     return digest
+
+
+def _replace(path: Path, text: str) -> None:
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    staged.write_text(text, encoding="utf-8")
+    staged.replace(path)
 
 
 def _json_ready(value: Any) -> Any:

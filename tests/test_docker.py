@@ -208,7 +208,9 @@ def test_image_holds_only_the_current_bundle(image: str) -> None:
         image, "-A", "/srv/threadguard/models",
     )  # fmt: skip
     version = _current_version()
-    expected = {"CURRENT", version} | ({"README.md"} if (MODELS / "README.md").exists() else set())
+    expected = {"CURRENT", version, f"{version}.sha256"} | (
+        {"README.md"} if (MODELS / "README.md").exists() else set()
+    )
     others = {p.name for p in MODELS.iterdir() if p.is_dir() and p.name != version}
     found = set(listing.stdout.split())
     assert found == expected, f"image {image} has {sorted(found)}; models/CURRENT names {version}"

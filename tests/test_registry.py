@@ -106,14 +106,15 @@ def test_bundles_are_never_overwritten(tiny_model_dir: Path, tiny_model: object)
 
 def test_set_current_checks_the_version_loads(bundle_copy: Path) -> None:
     digest = set_current(bundle_copy.parent, "tiny-1")
-    assert (bundle_copy.parent / "CURRENT").read_text() == f"tiny-1 {digest}\n"
+    assert (bundle_copy.parent / "CURRENT").read_text() == "tiny-1\n"
+    assert (bundle_copy.parent / "tiny-1.sha256").read_text() == f"{digest}\n"
     assert digest == bundle_digest(bundle_copy)
     assert load_current(bundle_copy.parent).digest == digest
     with pytest.raises(ModelArtifactError, match="cannot read"):
         set_current(bundle_copy.parent, "missing")
 
 
-# --- the bundle digest in CURRENT ------------------------------------------------------
+# --- the bundle digest beside CURRENT ------------------------------------------------
 
 
 def _silence_hate(version_dir: Path) -> None:
@@ -192,18 +193,26 @@ def test_a_current_without_digest_is_refused_with_what_to_run(bundle_copy: Path)
 
 @pytest.mark.parametrize(
     "line",
-    ["tiny-1 sha256:abc", "tiny-1 md5:" + "0" * 64, "tiny-1 sha256:" + "0" * 64 + " more"],
+    ["sha256:abc", "md5:" + "0" * 64, "sha256:" + "0" * 64 + " more", "tiny-1 sha256:" + "0" * 64],
 )
-def test_a_malformed_current_is_refused(bundle_copy: Path, line: str) -> None:
-    (bundle_copy.parent / "CURRENT").write_text(line + "\n")
-    with pytest.raises(ModelArtifactError, match="VERSION sha256:HEX"):
+def test_a_malformed_digest_file_is_refused(bundle_copy: Path, line: str) -> None:
+    (bundle_copy.parent / "CURRENT").write_text("tiny-1\n")
+    (bundle_copy.parent / "tiny-1.sha256").write_text(line + "\n")
+    with pytest.raises(ModelArtifactError, match="one line 'sha256:HEX'"):
+        load_current(bundle_copy.parent)
+
+
+def test_current_names_the_version_alone(bundle_copy: Path) -> None:
+    (bundle_copy.parent / "CURRENT").write_text("tiny-1 sha256:" + "0" * 64 + "\n")
+    with pytest.raises(ModelArtifactError, match="does not name a model version"):
         load_current(bundle_copy.parent)
 
 
 def test_a_digest_from_another_bundle_is_refused(bundle_copy: Path) -> None:
     other = "sha256:" + "0" * 64
-    (bundle_copy.parent / "CURRENT").write_text(f"tiny-1 {other}\n")
-    with pytest.raises(ModelArtifactError, match=f"CURRENT says {other}"):
+    (bundle_copy.parent / "CURRENT").write_text("tiny-1\n")
+    (bundle_copy.parent / "tiny-1.sha256").write_text(f"{other}\n")
+    with pytest.raises(ModelArtifactError, match=f"tiny-1.sha256 says {other}"):
         load_current(bundle_copy.parent)
 
 

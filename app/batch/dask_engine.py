@@ -62,7 +62,7 @@ ERROR = "__threadguard_error__"
 
 @functools.lru_cache(maxsize=2)
 def worker_model(version_dir: str, digest: str) -> LoadedModel:
-    """The bundle in `version_dir`, checked against CURRENT's digest, loaded once per process."""
+    """The bundle in `version_dir`, checked against its recorded digest, loaded once per process."""
     return registry.load(Path(version_dir), digest=digest)
 
 
