@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypeAliasType
 
 from app.heads import REPLY_LABELS, SEVERITY_LABELS, STANCE_LABELS
@@ -42,6 +42,22 @@ NO_NUL = "^[^\\u0000]*$"
 # Both at once (one `pattern` per schema): no NUL, and something that is not whitespace.
 NOT_BLANK_NO_NUL = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
 _NOT_BLANK_RE = re.compile(NOT_BLANK)
+
+
+def no_nul(value: str | None) -> str | None:
+    """`value`, refused (ValueError) when it holds U+0000."""
+    # PostgreSQL cannot store U+0000 in text or JSONB (SQLite can): refused on both alike.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+# Text the queue stores: no NUL.
+Text = Annotated[str, AfterValidator(no_nul), Field(json_schema_extra={"pattern": NO_NUL})]
+# An id or a source: no NUL, and not blank (ingest strips it and refuses what is left empty).
+Name = Annotated[
+    str, AfterValidator(no_nul), Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})
+]
 
 # The schema extension that marks a length or count limit set by a setting (its field name
 # in `Settings`); `app.api.app` turns it into maxLength/maxItems with the configured value.

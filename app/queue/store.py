@@ -116,6 +116,8 @@ NAMING_CONVENTION: Final = {
 }
 
 metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
+# The width of the model_version columns (a caller's score record may name its own).
+MODEL_VERSION_CHARS: Final = 64
 
 api_keys: Final = sa.Table(
     "api_keys",
@@ -178,7 +180,7 @@ comments: Final = sa.Table(
     sa.Column("text_sha256", sa.String(64), nullable=False),
     # The score record the model (or the caller, for pre-scored rows) gave this text.
     sa.Column("scores", Json, nullable=False),
-    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(MODEL_VERSION_CHARS), nullable=False),
     sa.Column("previous_id", sa.Integer, sa.ForeignKey("comments.id"), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("superseded_at", UtcDateTime(), nullable=True),
@@ -208,7 +210,7 @@ items: Final = sa.Table(
     sa.Column("hate_target", sa.String(16), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(MODEL_VERSION_CHARS), nullable=False),
     # The item of the previous version of the same comment in the same queue (an edit).
     sa.Column("replaces_item_id", sa.Integer, sa.ForeignKey("items.item_id"), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),

@@ -24,10 +24,13 @@ from app.api.schemas import (
     NOT_BLANK_NO_NUL,
     DocumentedAs,
     FilterTime,
+    Name,
     NulFreeJson,
     StoredTime,
+    Text,
     is_blank,
     limit,
+    no_nul,
 )
 from app.api.work import ClientGone
 from app.auth import ApiKey
@@ -57,6 +60,7 @@ from app.queue.review import (
 from app.queue.store import (
     DECISION_ACTIONS,
     ITEM_STATUSES,
+    MODEL_VERSION_CHARS,
     QUEUE_NAMES,
     comments,
     database_errors,
@@ -68,23 +72,14 @@ router = APIRouter(tags=["queue"], route_class=KeyFirstRoute)
 # A static cap on the article: it is stored, and counts toward the budget only when a
 # comment without scores needs it as context.
 _ARTICLE_CAP = 1_000_000
-# The widths of the columns a caller's score record is copied into.
-_MODEL_VERSION_CAP = 64
-
-
-def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL cannot store U+0000 in text or JSONB (SQLite can): refused on both alike.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain the NUL character (U+0000)")
-    return value
 
 
 def _no_nul_inside(value: Any) -> Any:
     if isinstance(value, str):
-        _no_nul(value)
+        no_nul(value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _no_nul(str(key))
+            no_nul(str(key))
             _no_nul_inside(item)
     elif isinstance(value, list):
         for item in value:
@@ -92,11 +87,6 @@ def _no_nul_inside(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL})]
-# An id or a source: stripped by ingest, which refuses what is left empty.
-Name = Annotated[
-    str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})
-]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The queue item's id.")]
 _Probability = Annotated[
     Any,
@@ -106,7 +96,7 @@ _Probability = Annotated[
 
 class ScoreRecord(BaseModel):
     """A score record as /v1/score or `threadguard score` returns it (documentation only:
-    `_check_scores` and ingest check it, naming the field)."""
+    ingest checks it, naming the field)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -128,7 +118,7 @@ class ScoreRecord(BaseModel):
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "string", "maxLength": _MODEL_VERSION_CAP, "pattern": NO_NUL},
+                    {"type": "string", "maxLength": MODEL_VERSION_CHARS, "pattern": NO_NUL},
                     {"type": "null"},
                 ]
             }
@@ -165,7 +155,7 @@ class QueueCommentIn(BaseModel):
     text: (
         Annotated[
             str,
-            AfterValidator(_no_nul),
+            AfterValidator(no_nul),
             Field(json_schema_extra=limit("max_text_bytes", pattern=NOT_BLANK_NO_NUL)),
         ]
         | None
@@ -314,8 +304,6 @@ def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
     check_count(len(body.comments), settings.max_batch, "THREADGUARD_MAX_BATCH", what="the call")
     sizes: list[int] = []
     for n, comment in enumerate(body.comments):
-        if comment.scores is not None:
-            _check_scores(comment.scores, f"comments.{n}.scores")
         if comment.text is None:
             continue
         if is_blank(comment.text):
@@ -335,34 +323,6 @@ def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
     article = article_context(body.title, body.article_text)
     cost = request_cost([], [article, topic_of(body.title, body.article_text)], sizes=sizes)
     check_budget(cost + stored, settings, what="the call")
-
-
-def _check_scores(scores: dict[str, Any], where: str) -> None:
-    """Refuse the values of a caller's score record that are copied into typed columns.
-
-    Ingest checks the three probabilities; these two would otherwise reach the database,
-    where a non-string or over-long value fails the insert (PostgreSQL) or stores garbage.
-
-    Raises:
-        ApiError: 422 invalid_scores naming the field.
-    """
-    target = scores.get("hate_target")
-    if target is not None and target not in HATE_TARGETS:
-        raise ApiError(
-            422,
-            f"hate_target must be one of {', '.join(HATE_TARGETS)} or null, not {target!r}",
-            code="invalid_scores",
-            field=f"{where}.hate_target",
-        )
-    version = scores.get("model_version")
-    fits = isinstance(version, str) and len(version) <= _MODEL_VERSION_CAP
-    if version is not None and not fits:
-        raise ApiError(
-            422,
-            f"model_version must be a string of at most {_MODEL_VERSION_CAP} characters or null",
-            code="invalid_scores",
-            field=f"{where}.model_version",
-        )
 
 
 def _stored_lengths(engine: Any, source: str, comment_ids: set[str]) -> int:

@@ -23,12 +23,11 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import Field
 
 from app.api.budget import check_budget, check_count, check_text, request_cost
 from app.api.deps import KeyFirstRoute, MetricsDep, ModelDep, ScorerDep, ServicesDep, SettingsDep
 from app.api.errors import ApiError, error_responses
-from app.api.schemas import NOT_BLANK, NOT_BLANK_NO_NUL, is_blank, scored_comment
+from app.api.schemas import NOT_BLANK, Name, is_blank, scored_comment
 from app.api.work import ScoringPool
 from app.auth import Role
 from app.config import Settings
@@ -128,7 +127,7 @@ async def threads(
         ),
     ] = False,
     source: Annotated[
-        Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})] | None,
+        Name | None,
         Query(
             max_length=500,
             description="With enqueue: what identifies the thread across calls (default: "
@@ -153,10 +152,6 @@ async def threads(
         )
     if source is not None:
         # Checked with or without enqueue, so a request is valid or not whatever it asks.
-        if "\x00" in source:
-            raise ApiError(
-                422, "source must not contain the NUL character (U+0000)", field="source"
-            )
         checked_source(source)
     body = await request.body()
     # Blank as the spec's pattern says (Unicode whitespace, not only ASCII's).
