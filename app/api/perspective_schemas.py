@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from app.api.compat import PROBABILITY_TYPES, SERVED_ATTRIBUTES
-from app.api.schemas import NOT_BLANK, limit
+from app.api.schemas import NOT_BLANK, SPACE, limit
 
 # Static caps (400 INVALID_REQUEST over them); the comment's own text has the byte limit.
 _TEXT_CAP = 1_000_000
@@ -38,7 +38,7 @@ def _any_case(name: str) -> str:
 SERVED_PATTERN = "^(?:" + "|".join(_any_case(name) for name in SERVED_ATTRIBUTES) + ")$"
 # What `is_english` accepts once blank entries (which are ignored) are set aside: "en", then
 # optionally "-" or "_" and anything, with whitespace around.
-_WS = f"[{NOT_BLANK[2:-1]}]"
+_WS = f"[{SPACE}]"
 ENGLISH_PATTERN = f"^{_WS}*(?:[Ee][Nn](?:[-_][\\s\\S]*)?{_WS}*)?$"
 TOKEN_CAP = 4_096
 

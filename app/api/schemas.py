@@ -30,17 +30,17 @@ _TOPIC_CAP = 1_000
 # The characters str.isspace() calls whitespace (what str.strip() removes), spelled out: the
 # `\s` of a schema pattern (ECMA-262) is another set, so a pattern using it would call U+001C
 # blank where the code does not, and U+FEFF the other way round.
-_SPACE = (
+SPACE = (
     "\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a"
     "\\u2028\\u2029\\u202f\\u205f\\u3000"
 )
 # A pattern (unanchored, as JSON Schema applies them): at least one character that is not
 # whitespace. `is_blank` reads the same pattern, so schema and code cannot disagree.
-NOT_BLANK = f"[^{_SPACE}]"
+NOT_BLANK = f"[^{SPACE}]"
 # No U+0000 anywhere: PostgreSQL cannot store it, so the queue refuses it on every database.
 NO_NUL = "^[^\\u0000]*$"
 # Both at once (one `pattern` per schema): no NUL, and something that is not whitespace.
-NOT_BLANK_NO_NUL = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
+NOT_BLANK_NO_NUL = f"^[^\\u0000]*[^\\u0000{SPACE}][^\\u0000]*$"
 _NOT_BLANK_RE = re.compile(NOT_BLANK)
 
 
