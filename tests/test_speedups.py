@@ -3,6 +3,7 @@ as their definitions, bit for bit: the pure-Python twins and tests/featureref.py
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -235,12 +236,14 @@ def test_the_fast_features_equal_the_reference_on_real_comments(shipped: TextFea
 
 @pytest.mark.slow
 def test_scoring_answers_the_same_with_the_pure_python_twins() -> None:
+    # Read here, so a missing shared/ folder is this test's skip, not its subprocess' error.
+    texts = json.dumps(_sample_texts())
     # The twins are picked at import, so each variant scores in its own interpreter.
     script = (
         "import sys, json; sys.path.insert(0, '.');"
         "from app.registry import default_model_dir, load_current;"
-        "from app.scoring import score_rows; from tests.test_speedups import _sample_texts;"
-        "m = load_current(default_model_dir()); t = _sample_texts();"
+        "from app.scoring import score_rows;"
+        "m = load_current(default_model_dir()); t = json.load(sys.stdin);"
         "print(json.dumps(score_rows(m, t, [None] * len(t), [None] * len(t)), default=str))"
     )
     answers = []
@@ -250,6 +253,7 @@ def test_scoring_answers_the_same_with_the_pure_python_twins() -> None:
             [sys.executable, "-c", script],
             cwd=ROOT,
             env=env,
+            input=texts,
             capture_output=True,
             text=True,
             check=True,
