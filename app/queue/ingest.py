@@ -29,10 +29,8 @@ from sqlalchemy.engine import Engine
 from app.domain import Thread
 from app.errors import AppError
 from app.features import article_context, thread_frame, topic_of
-from app.heads import HATE_TARGETS
 from app.policy import Policy, Route, ScoreRowError, flagged_heads, route
 from app.queue.store import (
-    MODEL_VERSION_CHARS,
     comments,
     database_errors,
     items,
@@ -173,30 +171,6 @@ def thread_source(thread: Thread, source: str | None) -> str:
         digest.update(thread.comments[0].comment_id.encode("utf-8"))
         digest.update(thread.comments[0].text.encode("utf-8"))
     return f"sha256:{digest.hexdigest()[:32]}"
-
-
-def _check_copied_scores(scores: Mapping[str, Any], where: str) -> None:
-    """Refuse the values of a caller's score record that are copied into typed columns.
-
-    A hate target outside the schema's, or a model version that is not a string or does not
-    fit its column, would otherwise fail the insert (PostgreSQL) or store garbage (SQLite).
-
-    Raises:
-        ScoreRowError: naming the field.
-    """
-    target = scores.get("hate_target")
-    if target is not None and target not in HATE_TARGETS:
-        raise ScoreRowError(
-            f"hate_target must be one of {', '.join(HATE_TARGETS)} or null, not {target!r}",
-            field=f"{where}.hate_target",
-        )
-    version = scores.get("model_version")
-    fits = isinstance(version, str) and len(version) <= MODEL_VERSION_CHARS
-    if version is not None and not fits:
-        raise ScoreRowError(
-            f"model_version must be a string of at most {MODEL_VERSION_CHARS} characters or null",
-            field=f"{where}.model_version",
-        )
 
 
 def checked_source(source: str) -> str:
@@ -347,7 +321,6 @@ def ingest_comments(
                         f"{name} must be a probability from 0 to 1, not {value!r}",
                         field=f"{where}.scores.{name}",
                     )
-            _check_copied_scores(comment.scores, f"{where}.scores")
         by_id[comment.comment_id] = comment
 
     # Fill in depth and position from the parent so the thread context can be drawn.

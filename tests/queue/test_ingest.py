@@ -179,21 +179,6 @@ def test_a_comment_without_text_that_is_no_report_is_refused(
         ({"hate": 1.5, "toxic": 0.1, "conspiracy": 0.1}, ScoreRowError, "hate must be"),
         ({"hate": "high", "toxic": 0.1, "conspiracy": 0.1}, ScoreRowError, "not 'high'"),
         ({"hate": True, "toxic": 0.1, "conspiracy": 0.1}, ScoreRowError, "not True"),
-        (
-            {"hate": 0.9, "toxic": 0.1, "conspiracy": 0.1, "hate_target": "martians"},
-            ScoreRowError,
-            "hate_target must be one of",
-        ),
-        (
-            {"hate": 0.1, "toxic": 0.1, "conspiracy": 0.1, "model_version": "v" * 65},
-            ScoreRowError,
-            "model_version must be a string of at most 64",
-        ),
-        (
-            {"hate": 0.1, "toxic": 0.1, "conspiracy": 0.1, "model_version": 7},
-            ScoreRowError,
-            "model_version must be a string",
-        ),
     ],
 )
 def test_bad_caller_scores_are_refused_and_nothing_is_stored(

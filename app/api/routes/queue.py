@@ -96,7 +96,7 @@ _Probability = Annotated[
 
 class ScoreRecord(BaseModel):
     """A score record as /v1/score or `threadguard score` returns it (documentation only:
-    ingest checks it, naming the field)."""
+    `_check_scores` and ingest check it, naming the field)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -304,6 +304,8 @@ def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
     check_count(len(body.comments), settings.max_batch, "THREADGUARD_MAX_BATCH", what="the call")
     sizes: list[int] = []
     for n, comment in enumerate(body.comments):
+        if comment.scores is not None:
+            _check_scores(comment.scores, f"comments.{n}.scores")
         if comment.text is None:
             continue
         if is_blank(comment.text):
@@ -323,6 +325,34 @@ def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
     article = article_context(body.title, body.article_text)
     cost = request_cost([], [article, topic_of(body.title, body.article_text)], sizes=sizes)
     check_budget(cost + stored, settings, what="the call")
+
+
+def _check_scores(scores: dict[str, Any], where: str) -> None:
+    """Refuse the values of a caller's score record that are copied into typed columns.
+
+    Ingest checks the three probabilities; these two would otherwise reach the database,
+    where a non-string or over-long value fails the insert (PostgreSQL) or stores garbage.
+
+    Raises:
+        ApiError: 422 invalid_scores naming the field.
+    """
+    target = scores.get("hate_target")
+    if target is not None and target not in HATE_TARGETS:
+        raise ApiError(
+            422,
+            f"hate_target must be one of {', '.join(HATE_TARGETS)} or null, not {target!r}",
+            code="invalid_scores",
+            field=f"{where}.hate_target",
+        )
+    version = scores.get("model_version")
+    fits = isinstance(version, str) and len(version) <= MODEL_VERSION_CHARS
+    if version is not None and not fits:
+        raise ApiError(
+            422,
+            f"model_version must be a string of at most {MODEL_VERSION_CHARS} characters or null",
+            code="invalid_scores",
+            field=f"{where}.model_version",
+        )
 
 
 def _stored_lengths(engine: Any, source: str, comment_ids: set[str]) -> int:
