@@ -24,6 +24,7 @@ from app.commands.db import db_app, keys_app
 from app.commands.queue import queue_app
 from app.commands.score import score_command
 from app.errors import AppError
+from app.text import plural
 from app.threads import FORMATS
 from app.threads.options import DEFAULT_MAX_BYTES
 
@@ -499,13 +500,13 @@ def _summary(thread: Thread) -> str:
     kinds = {kind: sum(p.provenance == kind for p in paragraphs) for kind in ("own", "quoted")}
     kinds["edited"] = sum(p.provenance == "edited" for p in paragraphs)
     parts = [
-        f"{thread.source_format}",
-        f"{len(thread.comments)} comments",
-        f"{len(paragraphs)} article paragraphs "
+        thread.source_format,
+        plural(len(thread.comments), "comment"),
+        f"{plural(len(paragraphs), 'article paragraph')} "
         f"({kinds['own']} own, {kinds['quoted']} quoted, {kinds['edited']} edited)",
     ]
     if thread.unloaded_replies:
-        parts.append(f"{thread.unloaded_replies} replies not in the source")
+        parts.append(f"{plural(thread.unloaded_replies, 'reply')} not in the source")
     if thread.url:
         parts.append(thread.url)
     return " · ".join(parts)

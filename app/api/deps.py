@@ -26,6 +26,7 @@ from app.auth import KeyStore, Principal, Role
 from app.config import Settings, is_loopback
 from app.policy import Policy
 from app.registry import LoadedModel
+from app.text import article
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,9 @@ def require(role: Role) -> Callable[..., Principal]:
             )
         if not key.role.allows(role):
             raise ApiError(
-                403, f"this endpoint needs a {role.value} key; key {key.key_id!r} is a {key.role}"
+                403,
+                f"this endpoint needs {article(role.value)} key; "
+                f"key {key.key_id!r} is {article(key.role.value)}",
             )
         return Principal(key=key)
 

@@ -24,6 +24,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from app.text import plural
+
 LOG_EVERY_SECONDS = 10.0
 
 
@@ -102,7 +104,7 @@ class LogReporter:
         self._last = self._clock()
         self._rows = self._logged_rows = rows_before
         if rows_before:
-            self._emit(f"resuming after {rows_before:,} rows")
+            self._emit(f"resuming after {plural(rows_before, 'row')}")
 
     def update(self, *, rows: int, position: int | None) -> None:
         self._rows, self._position = rows, position
@@ -112,7 +114,7 @@ class LogReporter:
     def _log(self) -> None:
         self._last = self._clock()
         self._logged_rows = self._rows
-        parts = [f"{self._rows:,} rows"]
+        parts = [plural(self._rows, "row")]
         total = self._rate.total
         if total and self._position is not None:
             parts.append(f"{min(1.0, self._position / total):.1%} of the input")

@@ -22,6 +22,7 @@ from app import registry
 from app.commands import ModelDirOption, announce_model, reports_errors
 from app.commands.db import DatabaseUrlOption, migrated_engine
 from app.errors import AppError
+from app.text import noun_for, plural
 from app.threads import FORMATS
 
 if TYPE_CHECKING:
@@ -248,9 +249,12 @@ def ingest_command(
     del summary["item_ids"]
     typer.echo(json.dumps(summary))
     counts = summary["comments"]
+    # The noun follows the total: "1 new, 0 edited, 0 unchanged comment".
+    comments = noun_for(sum(counts.values()), "comment")
     console.print(
         f"{result.source}: {counts['new']} new, {counts['edited']} edited, "
-        f"{counts['unchanged']} unchanged comments; {summary['items_created']} items queued"
+        f"{counts['unchanged']} unchanged {comments}; "
+        f"{plural(summary['items_created'], 'item')} queued"
         + (f", {summary['items_superseded']} superseded" if summary["items_superseded"] else ""),
         soft_wrap=True,
     )
@@ -341,4 +345,5 @@ def export_command(
             except BaseException:
                 Path(handle.name).unlink(missing_ok=True)
                 raise
-    typer.echo(f"exported {count} decisions" + ("" if output == "-" else f" to {output}"), err=True)
+    where = "" if output == "-" else f" to {output}"
+    typer.echo(f"exported {plural(count, 'decision')}{where}", err=True)

@@ -25,6 +25,7 @@ from app.batch.spec import (
     resolve_job,
 )
 from app.commands import announce_model, reports_errors
+from app.text import plural
 
 if TYPE_CHECKING:
     from app.batch.local import Summary
@@ -227,7 +228,7 @@ def score_command(
 
 def _summary_line(summary: Summary, errors_file: str | None) -> str:
     rate = summary.rows / summary.seconds if summary.seconds > 0 else 0.0
-    parts = [f"scored {summary.scored:,} rows"]
+    parts = [f"scored {plural(summary.scored, 'row')}"]
     if summary.skipped:
         where = f" (listed in {errors_file})" if errors_file else ""
         parts.append(f"skipped {summary.skipped:,}{where}")
