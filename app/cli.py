@@ -497,14 +497,16 @@ def _append_scores(out: Text, pad: str, labels: dict[str, Any]) -> None:
 
 def _summary(thread: Thread) -> str:
     paragraphs = thread.article.paragraphs
-    kinds = {kind: sum(p.provenance == kind for p in paragraphs) for kind in ("own", "quoted")}
-    kinds["edited"] = sum(p.provenance == "edited" for p in paragraphs)
-    parts = [
-        thread.source_format,
-        plural(len(thread.comments), "comment"),
-        f"{plural(len(paragraphs), 'article paragraph')} "
-        f"({kinds['own']} own, {kinds['quoted']} quoted, {kinds['edited']} edited)",
-    ]
+    counted = plural(len(paragraphs), "article paragraph")
+    # Without the original article, "own" only means "not marked up as a quote" and
+    # "edited" only "holds a [bracketed] insertion": counts that would read as findings.
+    if thread.article.provenance_basis == "original":
+        kinds = {
+            kind: sum(p.provenance == kind for p in paragraphs)
+            for kind in ("own", "quoted", "edited")
+        }
+        counted += f" ({kinds['own']} own, {kinds['quoted']} quoted, {kinds['edited']} edited)"
+    parts = [thread.source_format, plural(len(thread.comments), "comment"), counted]
     if thread.unloaded_replies:
         parts.append(f"{plural(thread.unloaded_replies, 'reply')} not in the source")
     if thread.url:
