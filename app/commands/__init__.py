@@ -10,11 +10,37 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperOption
 
 from app.errors import AppError
+
+
+def _hide_flag_types() -> None:
+    """Give flags no value type in the help panels: `--score`, not `--score <bool>`.
+
+    typer 0.29 draws each option's type column from `TyperOption.display_type_rich`, which,
+    unlike the plain help formatter beside it (`get_help_record`), does not ask whether the
+    option takes a value, so every flag and `--help` itself showed `<bool>`. Click is not
+    involved: this typer carries its own copy of it. Patched here, once, because every
+    command module imports this package; tests/test_cli_help.py holds the result.
+    """
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_hides_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._hides_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 ModelDirOption = Annotated[
     Path | None,

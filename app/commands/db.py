@@ -26,8 +26,10 @@ DatabaseUrlOption = Annotated[
     str | None,
     typer.Option(
         "--database-url",
+        # The default is named as a file, not as its URL (sqlite:///…): a 28-character word
+        # does not fit the help column at 80 columns and would be cut short.
         help="SQLAlchemy URL of the database (default: THREADGUARD_DATABASE_URL, .env, "
-        "or sqlite:///var/threadguard.db).",
+        "or the SQLite file var/threadguard.db).",
         show_default=False,
     ),
 ]

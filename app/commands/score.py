@@ -40,6 +40,14 @@ class Engine(StrEnum):
     dask = "dask"
 
 
+# Help panels: each panel is a table of its own, so the wide columns one option needs
+# (`--no-evidence`, a long type) do not squeeze every other option's help at 80 columns.
+INPUT_COLUMNS_PANEL = "Input columns"
+OUTPUT_COLUMNS_PANEL = "Output columns"
+BAD_ROWS_PANEL = "Bad rows and resuming"
+DASK_PANEL = "Dask engine"
+
+
 @reports_errors
 def score_command(
     source: Annotated[
@@ -69,7 +77,12 @@ def score_command(
         ),
     ] = None,
     text_column: Annotated[
-        str, typer.Option("--text-column", help="The column holding the comment text.")
+        str,
+        typer.Option(
+            "--text-column",
+            help="The column holding the comment text.",
+            rich_help_panel=INPUT_COLUMNS_PANEL,
+        ),
     ] = "text",
     id_column: Annotated[
         str | None,
@@ -77,15 +90,24 @@ def score_command(
             "--id-column",
             help="A column identifying each row, copied to the output (default: the 0-based "
             "row number, in a 'row' column).",
+            rich_help_panel=INPUT_COLUMNS_PANEL,
         ),
     ] = None,
     parent_column: Annotated[
         str | None,
-        typer.Option("--parent-column", help="The column holding the parent comment's text."),
+        typer.Option(
+            "--parent-column",
+            help="The column holding the parent comment's text.",
+            rich_help_panel=INPUT_COLUMNS_PANEL,
+        ),
     ] = None,
     topic_column: Annotated[
         str | None,
-        typer.Option("--topic-column", help="The column holding the thread's topic."),
+        typer.Option(
+            "--topic-column",
+            help="The column holding the thread's topic.",
+            rich_help_panel=INPUT_COLUMNS_PANEL,
+        ),
     ] = None,
     chunk_size: Annotated[
         int,
@@ -95,7 +117,11 @@ def score_command(
     ] = DEFAULT_CHUNK_SIZE,
     evidence: Annotated[
         bool,
-        typer.Option("--evidence/--no-evidence", help="Give the words behind each raised flag."),
+        typer.Option(
+            "--evidence/--no-evidence",
+            help="Give the words behind each raised flag.",
+            rich_help_panel=OUTPUT_COLUMNS_PANEL,
+        ),
     ] = True,
     model_dir: Annotated[
         Path | None,
@@ -111,6 +137,7 @@ def score_command(
             "--resume",
             help="Continue an interrupted run into the same OUTPUT, from its checkpoint "
             "OUTPUT.progress.json (local engine, files only).",
+            rich_help_panel=BAD_ROWS_PANEL,
         ),
     ] = False,
     on_error: Annotated[
@@ -119,6 +146,7 @@ def score_command(
             "--on-error",
             help="At a bad row: 'fail' stops (exit code 2), 'skip' leaves it out and lists "
             "it in the errors file.",
+            rich_help_panel=BAD_ROWS_PANEL,
         ),
     ] = OnError.fail,
     errors_file: Annotated[
@@ -127,23 +155,33 @@ def score_command(
             "--errors-file",
             help="Where skipped rows are listed, one JSON object a line (default: "
             "OUTPUT.errors.jsonl; on stdout output, warnings on stderr).",
+            rich_help_panel=BAD_ROWS_PANEL,
         ),
     ] = None,
     engine: Annotated[
         Engine,
-        typer.Option("--engine", help="'local': this process; 'dask': a Dask cluster."),
+        typer.Option(
+            "--engine",
+            help="'local': this process; 'dask': a Dask cluster.",
+            rich_help_panel=DASK_PANEL,
+        ),
     ] = Engine.local,
     scheduler: Annotated[
         str | None,
         typer.Option(
             "--scheduler",
             help="Address of a running Dask scheduler (default: start a local cluster).",
+            rich_help_panel=DASK_PANEL,
         ),
     ] = None,
     workers: Annotated[
         int,
         typer.Option(
-            "--workers", min=1, max=256, help="Worker processes of the local Dask cluster."
+            "--workers",
+            min=1,
+            max=256,
+            help="Worker processes of the local Dask cluster.",
+            rich_help_panel=DASK_PANEL,
         ),
     ] = 2,
     blocksize: Annotated[
@@ -151,7 +189,8 @@ def score_command(
         typer.Option(
             "--blocksize",
             min=1024,
-            help="Dask engine: bytes of input per partition.",
+            help="Bytes of input per partition.",
+            rich_help_panel=DASK_PANEL,
         ),
     ] = DEFAULT_BLOCKSIZE,
     quiet: Annotated[
