@@ -226,7 +226,7 @@ def serve_command(
     # Built here first so a bad bundle or an unmigrated database ends with its message
     # before a port is bound (and before worker processes start).
     service = create_app(settings)
-    base = f"http://{settings.host}:{settings.port}"
+    base = f"http://{_url_host(settings.host)}:{settings.port}"
     from app.speedups import MODULE as compiled_module
 
     features = "compiled" if compiled_module is not None else "pure-Python (no C++ build)"
@@ -235,10 +235,10 @@ def serve_command(
         f"{features} features"
     )
     _progress(f"serving on {base}  (docs: {base}/docs)")
-    _progress(
-        f"try: curl -s {base}/v1/score -H 'content-type: application/json' "
-        """-d '{"text": "You are an idiot."}'"""
-    )
+    _progress("try it (one line):")
+    # Plain, without rich's style or indentation, alone on its line: a triple click
+    # copies exactly the command, however the terminal folds a line this long.
+    typer.echo(curl_example(settings.host, settings.port), err=True)
     anonymous = settings.anonymous_scoring
     if anonymous == "never" or not settings.bound_to_loopback:
         _progress("every request needs a key: Authorization: Bearer <key>")
@@ -283,6 +283,32 @@ def serve_command(
     uvicorn.run(
         "app.api.app:create_app_from_env", factory=True, workers=settings.workers, **options
     )
+
+
+CURL_EXAMPLE_BODY = {"text": "You are an idiot."}
+
+
+def curl_example(host: str, port: int) -> str:
+    """A curl command line that scores one comment on the service at `host`:`port`."""
+    import shlex
+
+    body = json.dumps(CURL_EXAMPLE_BODY, separators=(",", ":"))
+    url = f"http://{_url_host(host, reach=True)}:{port}/v1/score"
+    return shlex.join(["curl", "-s", url, "-H", "content-type: application/json", "-d", body])
+
+
+def _url_host(host: str, *, reach: bool = False) -> str:
+    """`host` as a URL writes it (IPv6 in brackets); with `reach`, a wildcard address
+    (0.0.0.0, ::) becomes the loopback address a client on this machine can connect to."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host  # a name, e.g. localhost
+    if reach and address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    return f"[{address}]" if address.version == 6 else str(address)
 
 
 DataDirOption = Annotated[
