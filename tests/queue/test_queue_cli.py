@@ -251,7 +251,7 @@ def test_export_writes_the_file_whole(
     assert [json.loads(line)["decision_id"] for line in later.stdout.splitlines()] == [
         decided[2]["decision_id"]
     ]
-    assert later.stderr == "exported 1 decisions\n"
+    assert later.stderr == "exported 1 decision\n"
 
 
 def test_a_failed_export_leaves_the_old_file_and_no_part(
