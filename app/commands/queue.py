@@ -55,7 +55,18 @@ queue_app = typer.Typer(
 _ID_FIELDS = ("comment_id", "id")
 _SCORE_FIELDS = ("hate", "toxic", "conspiracy")
 _ROW_FIELDS = frozenset(
-    {"comment_id", "id", "text", "parent_id", "author", "posted_at", "scores", "report", "row"}
+    {
+        "comment_id",
+        "id",
+        "text",
+        "parent_id",
+        "author",
+        "posted_at",
+        "scores",
+        "report",
+        "row",
+        "flags",
+    }
 )
 
 
