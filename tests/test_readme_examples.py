@@ -223,6 +223,15 @@ def check_quickstart_key(ran: Ran) -> None:
     assert review.status_code == 200
 
 
+def check_parse_examples(ran: Ran) -> None:
+    header = "wordpress · 11 comments · 5 article paragraphs (2 own, 2 quoted, 1 edited)"
+    assert header in ran.stdout
+    assert '"source_format": "disqus"' in ran.stdout
+    assert '{"thread_url": "https://harbour-gazette.example/' in ran.stdout
+    assert "csv · 6 comments" in ran.stdout
+    assert "Leo · 2026-11-26 09:10+00:00 — Shut up all of you." in ran.stdout
+
+
 def check_parse_score_tree(ran: Ran) -> None:
     [line] = [line for line in ran.stdout.splitlines() if "Greg H." in line]
     scores = ran.stdout.splitlines()[ran.stdout.splitlines().index(line) + 1]
@@ -261,6 +270,13 @@ def check_provenance(ran: Ran) -> None:
     [edited] = [p for p in thread["article"]["paragraphs"] if p["provenance"] == "edited"]
     assert edited["edits"] == [{"op": "replace", "at": 11, "original": "eight", "page": "ten"}]
     assert edited["source_index"] == 2
+    # The comment the JSON form shows.
+    [dave] = [c for c in thread["comments"] if c["comment_id"] == "103"]
+    assert (dave["parent_id"], dave["depth"], dave["position"]) == ("101", 1, 2), dave
+    assert (dave["author"], dave["posted_at"]) == ("Dave R", "2026-11-24T10:05:00Z"), dave
+    assert dave["date_text"] == "November 24, 2026 at 10:05 am"
+    assert dave["anchor"] == "comment-103" and dave["deleted"] is False
+    assert (thread["url"], thread["source_format"]) == (BLOG_URL, "wordpress")
 
 
 def check_key_score(ran: Ran) -> None:
@@ -322,6 +338,14 @@ def check_perspective(ran: Ran) -> None:
     assert hate["clientToken"] == "c-17"
     first, second = hate["attributeScores"]["THREADGUARD_HATE"]["spanScores"]
     assert second["score"]["value"] > first["score"]["value"]
+
+
+def check_perspective_refused(ran: Ran) -> None:
+    [answer] = json_values(ran.stdout)
+    error = answer["error"]
+    assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT"), error
+    assert error["details"][0]["errorType"] == "INVALID_REQUEST"
+    assert "INSULT" in error["message"] and "request TOXICITY" in error["message"]
 
 
 def check_coral(ran: Ran) -> None:
@@ -393,6 +417,18 @@ def check_queue_api(ran: Ran) -> None:
     assert stats["by_status"]["rejected"] == 1
 
 
+def check_stale_decision(ran: Ran) -> None:
+    [answer] = json_values(ran.stdout)
+    error = answer["error"]
+    assert (error["code"], error["field"]) == ("stale_item_version", "item_version"), error
+    current = error["current"]
+    assert (current["item_id"], current["status"], current["version"]) == (
+        int(ran.env["ITEM"]),
+        "rejected",
+        2,
+    )
+
+
 def check_queue_items_post(ran: Ran) -> None:
     [summary] = json_values(ran.stdout)
     assert summary["reports"] == 1
@@ -414,6 +450,7 @@ CHECKS: dict[str, Callable[[Ran], None]] = {
     "quickstart-score": check_quickstart_score,
     "quickstart-ingest": check_quickstart_ingest,
     "quickstart-key": check_quickstart_key,
+    "parse-examples": check_parse_examples,
     "parse-score-tree": check_parse_score_tree,
     "score-files": check_score_files,
     "model-info": check_model_info,
@@ -427,6 +464,7 @@ CHECKS: dict[str, Callable[[Ran], None]] = {
     "threads-ndjson": check_threads_ndjson,
     "meta": check_meta,
     "perspective": check_perspective,
+    "perspective-refused": check_perspective_refused,
     "coral": check_coral,
     "invalid-settings": check_invalid_settings,
     "queue-cli": check_queue_cli,
@@ -435,6 +473,7 @@ CHECKS: dict[str, Callable[[Ran], None]] = {
     "ingest-scored": check_ingest_scored,
     "policy": check_policy,
     "queue-api": check_queue_api,
+    "stale-decision": check_stale_decision,
     "queue-items-post": check_queue_items_post,
     "queue-export-api": check_queue_export_api,
     "queue-export-cli": check_queue_export_cli,
@@ -502,18 +541,21 @@ def test_every_sample_file_is_used() -> None:
 
 # --- running them -----------------------------------------------------------------------------
 
-# Defined in every block's shell: a curl after `# answers NNN` must answer NNN.
+# Defined in every block's shell: a curl after `# answers NNN` must answer NNN; its body is
+# printed, for the check.
 _PRELUDE = """\
 set -a
 __answers() {
-    local want=$1 got
+    local want=$1 got body
     shift
-    got=$("$@" -o /dev/null -w '%{http_code}') || true
+    body=$(mktemp)
+    got=$("$@" -o "$body" -w '%{http_code}') || true
+    cat "$body"
+    rm -f "$body"
     if [ "$got" != "$want" ]; then
         echo "expected HTTP $want, got $got" >&2
         return 1
     fi
-    echo "answered $got"
 }
 """
 
