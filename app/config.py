@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +37,12 @@ class SettingsError(AppError):
     """A setting has a value the service refuses to run with."""
 
     code = "invalid_settings"
+
+
+DEFAULT_REVIEW_REASONS: Final = (
+    "Hate speech|Harassment or threat|Insult or abuse|Conspiracy or misinformation|Spam|"
+    "Off-topic|Personal information|Within the rules"
+)
 
 
 class Settings(BaseSettings):
@@ -118,6 +124,11 @@ class Settings(BaseSettings):
         "it is scored; a request that arrives to an idle worker is scored at once.",
     )
     evidence_top: Annotated[int, Field(ge=0, le=50)] = 5
+    review_reasons: Annotated[str, Field(max_length=4_000)] = Field(
+        default=DEFAULT_REVIEW_REASONS,
+        description="The reasons a moderator picks from on the review page, separated by "
+        "'|' (each at most 200 characters; a free-text reason stays possible).",
+    )
     anonymous_scoring: Literal["loopback", "loopback-always", "never"] = Field(
         default="loopback",
         description="'loopback': scoring needs no key while the service is bound to a "
@@ -179,6 +190,23 @@ class Settings(BaseSettings):
         if self.max_text_bytes > self.max_request_text_bytes:
             raise ValueError("max_text_bytes cannot be larger than max_request_text_bytes")
         return self
+
+    @field_validator("review_reasons")
+    @classmethod
+    def _reasons_fit(cls, value: str) -> str:
+        for reason in value.split("|"):
+            if len(reason.strip()) > 200:
+                raise ValueError(f"the reason {reason.strip()[:40]!r}… is over 200 characters")
+        return value
+
+    @property
+    def reasons(self) -> list[str]:
+        """The review page's reasons, in order, blanks and repeats left out."""
+        out: list[str] = []
+        for reason in self.review_reasons.split("|"):
+            if reason.strip() and reason.strip() not in out:
+                out.append(reason.strip())
+        return out
 
     @property
     def bound_to_loopback(self) -> bool:

@@ -92,3 +92,15 @@ def untrusted(value: object, isolate: bool = True) -> Markup:
     if isolate:
         shown = f'<bdi dir="auto">{shown}</bdi>'
     return Markup(shown)
+
+
+def _replace_plain(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"⟨U+{ord(char):04X}⟩" if is_hidden(char) else char
+
+
+def untrusted_text(value: object) -> str:
+    """`value` for places that hold text only (attributes, `<option>`): every hidden
+    character as the visible `⟨U+XXXX⟩`, and a plain string, so autoescaping escapes it."""
+    text = "" if value is None else str(value)
+    return _CANDIDATE.sub(_replace_plain, text)

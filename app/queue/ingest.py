@@ -3,7 +3,9 @@
 Ingest is idempotent by (thread source, comment id): a comment whose text is unchanged is
 skipped, a new one is stored as version 1, an edited one as the next version with a link
 to the old row, and the old version's open items are marked `superseded` while the new
-ones point back to them (`replaces_item_id`). Only new and edited comments are scored.
+case points back to the one it replaces (`replaces_item_id`). Only new and edited comments
+are scored. A comment version any route sends to review is one case (an item) carrying
+all its reasons (`item_reasons`), so it is decided once whichever queue shows it.
 
 Comments are written in chunks, each one transaction that first locks the thread's row,
 so ingests of the same page from several processes take turns instead of duplicating
@@ -15,10 +17,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -26,13 +29,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from app.domain import Thread
+from app.domain import Comment, Thread
 from app.errors import AppError
 from app.features import article_context, thread_frame, topic_of
 from app.policy import Policy, Route, ScoreRowError, flagged_heads, route
 from app.queue.store import (
     comments,
     database_errors,
+    decisions,
+    item_reasons,
     items,
     reports,
     threads,
@@ -85,6 +90,8 @@ class Incoming:
     position: int | None = None
     scores: Mapping[str, Any] | None = None
     report: Report | None = None
+    # Where the comment can be seen: its permalink, or the page's address with its anchor.
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,38 @@ class _Stored:
 def text_sha256(text: str) -> str:
     """The hash that tells an edited comment from an unchanged one."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+URL_MAX_CHARS: Final = 2_000
+
+
+def comment_url(page_url: str | None, comment: Comment) -> str | None:
+    """The address of one comment: its own permalink, else the page's address with the
+    comment's anchor, else None. Only http(s) addresses, and none longer than
+    `URL_MAX_CHARS` (a moderator's link, not a place to store a payload)."""
+    candidates: list[str] = []
+    if comment.url:
+        candidates.append(urljoin(page_url or "", comment.url.strip()))
+    if page_url and comment.anchor:
+        candidates.append(urldefrag(page_url)[0] + "#" + quote(comment.anchor.strip(), safe=""))
+    for url in candidates:
+        if (checked := checked_url(url)) is not None:
+            return checked
+    return None
+
+
+def checked_url(url: str | None) -> str | None:
+    """`url` stripped when it is an http(s) address of at most `URL_MAX_CHARS`, else None."""
+    if url is None:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if len(url) > URL_MAX_CHARS or parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return url
 
 
 def thread_source(thread: Thread, source: str | None) -> str:
@@ -249,6 +288,7 @@ def ingest_thread(
             depth=c.depth,
             position=c.position,
             scores=scores_by_id.get(c.comment_id),
+            url=comment_url(thread.url, c),
         )
         for c in thread.comments
         # A deleted placeholder has no text to judge; its replies still show in context.
@@ -711,13 +751,14 @@ def _write_chunk(
                         "model_version": str(scores.get("model_version") or "unknown"),
                         "previous_id": None if known is None else known.id,
                         "created_at": now,
+                        "url": entry.comment.url,
                     }
                     for entry, known, scores in versions
                 ],
             ).scalars()
         )
     replaced = _supersede(connection, edited, now, result)
-    new_items: list[dict[str, Any]] = []
+    cases: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     new_reports: list[dict[str, Any]] = []
     for (entry, known, scores), row_id in zip(versions, row_ids, strict=True):
         comment = entry.comment
@@ -727,48 +768,136 @@ def _write_chunk(
             result.edited += 1
         parent_flagged = comment.parent_id is not None and flagged.get(comment.parent_id, False)
         routes = route(policy, scores, parent_flagged=parent_flagged, reported=bool(entry.reports))
-        previous = replaced.get(known.id, {}) if known is not None else {}
-        new_items.extend(_item_rows(policy, thread_id, row_id, scores, routes, previous, now))
+        previous = replaced.get(known.id) if known is not None else None
+        case = _case(policy, thread_id, row_id, scores, routes, previous, now)
+        if case is not None:
+            cases.append(case)
         new_reports.extend(_report_rows(row_id, entry.reports, now))
     for entry, known in reported_only:
         new_reports.extend(_report_rows(known.id, entry.reports, now))
-        has_reported_item = connection.execute(
-            sa.select(items.c.item_id).where(
-                items.c.comment_row_id == known.id, items.c.queue == "reported"
+        comment = entry.comment
+        parent_flagged = comment.parent_id is not None and flagged.get(comment.parent_id, False)
+        routes = [
+            r
+            for r in route(policy, known.scores, parent_flagged=parent_flagged, reported=True)
+            if r.queue == "reported"
+        ]
+        if not routes:
+            continue
+        live = connection.execute(
+            sa.select(items.c.item_id, items.c.status, items.c.version).where(
+                items.c.comment_row_id == known.id, items.c.status != "superseded"
             )
         ).first()
-        if has_reported_item is None:
-            comment = entry.comment
-            parent_flagged = comment.parent_id is not None and flagged.get(comment.parent_id, False)
-            routes = [
-                r
-                for r in route(policy, known.scores, parent_flagged=parent_flagged, reported=True)
-                if r.queue == "reported"
-            ]
-            new_items.extend(_item_rows(policy, thread_id, known.id, known.scores, routes, {}, now))
-    if new_items:
+        if live is None:
+            case = _case(policy, thread_id, known.id, known.scores, routes, None, now)
+            if case is not None:
+                cases.append(case)
+        else:
+            _add_report_reason(connection, live, routes[0], entry.reports[0], now, result)
+    if cases:
         item_ids = connection.execute(
-            items.insert().returning(items.c.item_id, sort_by_parameter_order=True), new_items
+            items.insert().returning(items.c.item_id, sort_by_parameter_order=True),
+            [case for case, _ in cases],
         ).scalars()
-        for item_id, row in zip(item_ids, new_items, strict=True):
+        reason_rows: list[dict[str, Any]] = []
+        for item_id, (_, reasons) in zip(item_ids, cases, strict=True):
             result.items_created.append(int(item_id))
-            queue = str(row["queue"])
-            result.by_queue[queue] = result.by_queue.get(queue, 0) + 1
+            for reason in reasons:
+                reason_rows.append({**reason, "item_id": int(item_id)})
+                queue = str(reason["queue"])
+                result.by_queue[queue] = result.by_queue.get(queue, 0) + 1
+        connection.execute(item_reasons.insert(), reason_rows)
     if new_reports:
         connection.execute(reports.insert(), new_reports)
         result.reports += len(new_reports)
 
 
+# Who a decision made by the system itself is recorded as (a reader's report reopening an
+# approved comment): not a key, so no moderator is credited with it.
+REPORT_REOPENER: Final = "threadguard: reader report"
+
+
+def _add_report_reason(
+    connection: sa.Connection,
+    live: Any,
+    reported: Route,
+    report: Report,
+    now: datetime,
+    result: IngestResult,
+) -> None:
+    """A report on a comment already under review adds the `reported` reason to its case.
+
+    A case a moderator approved opens again, through a `reopen` decision in the audit log
+    (so the log still says why its status changed); a rejected or escalated one stays as
+    it is, with the report beside it.
+    """
+    has_reason = connection.execute(
+        sa.select(item_reasons.c.queue).where(
+            item_reasons.c.item_id == live.item_id, item_reasons.c.queue == "reported"
+        )
+    ).first()
+    if has_reason is not None:
+        return
+    status = live.status
+    if status == "approved":
+        status = "open"
+        reopened = connection.execute(
+            items.update()
+            .where(items.c.item_id == live.item_id, items.c.version == live.version)
+            .values(status="open", version=items.c.version + 1, updated_at=now)
+        )
+        if reopened.rowcount != 1:  # pragma: no cover - the thread lock orders ingests
+            raise IngestError(f"item {live.item_id} changed while a report was added")
+        connection.execute(
+            item_reasons.update()
+            .where(item_reasons.c.item_id == live.item_id)
+            .values(status="open")
+        )
+        connection.execute(
+            decisions.insert().values(
+                item_id=live.item_id,
+                item_version=live.version,
+                action="reopen",
+                status_after="open",
+                reason=f"reported by a reader: {report.reason}"[:200],
+                key_id=None,
+                moderator=REPORT_REOPENER,
+                decided_at=now,
+                queue="reported",
+            )
+        )
+    connection.execute(
+        item_reasons.insert().values(
+            item_id=live.item_id,
+            queue="reported",
+            head=None,
+            priority=reported.priority,
+            probability=None,
+            reason=reported.reason,
+            status=status,
+            from_item_id=None,
+            created_at=now,
+        )
+    )
+    connection.execute(
+        items.update()
+        .where(items.c.item_id == live.item_id, items.c.priority < reported.priority)
+        .values(priority=reported.priority)
+    )
+    result.by_queue["reported"] = result.by_queue.get("reported", 0) + 1
+
+
 def _supersede(
     connection: sa.Connection, old_row_ids: Sequence[int], now: datetime, result: IngestResult
-) -> dict[int, dict[str, int]]:
-    """Mark the old versions' open items superseded; by old row, their ids by queue."""
+) -> dict[int, int]:
+    """Mark the old versions' open cases superseded; by old row, the case an edit replaces."""
     if not old_row_ids:
         return {}
     old = connection.execute(
-        sa.select(items.c.item_id, items.c.comment_row_id, items.c.queue, items.c.status).where(
-            items.c.comment_row_id.in_(list(old_row_ids))
-        )
+        sa.select(items.c.item_id, items.c.comment_row_id, items.c.status)
+        .where(items.c.comment_row_id.in_(list(old_row_ids)))
+        .order_by(items.c.item_id)
     ).all()
     open_ids = [row.item_id for row in old if row.status == "open"]
     if open_ids:
@@ -777,44 +906,68 @@ def _supersede(
             .where(items.c.item_id.in_(open_ids))
             .values(status="superseded", version=items.c.version + 1, updated_at=now)
         )
+        connection.execute(
+            item_reasons.update()
+            .where(item_reasons.c.item_id.in_(open_ids))
+            .values(status="superseded")
+        )
         result.items_superseded.extend(open_ids)
-    by_row: dict[int, dict[str, int]] = {}
+    # The old version's live case if it had one (decided cases stay live), else its last.
+    by_row: dict[int, int] = {}
     for row in old:
-        by_row.setdefault(row.comment_row_id, {})[row.queue] = row.item_id
+        if row.status != "superseded" or row.item_id in open_ids:
+            by_row[row.comment_row_id] = row.item_id
+        else:
+            by_row.setdefault(row.comment_row_id, row.item_id)
     return by_row
 
 
-def _item_rows(
+def _case(
     policy: Policy,
     thread_id: int,
     row_id: int,
     scores: Mapping[str, Any],
-    routes: Iterable[Route],
-    replaced: Mapping[str, int],
+    routes: Sequence[Route],
+    replaced: int | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The case of one comment version and its reasons, None when no route sends it."""
+    if not routes:
+        return None
     # The policy's flags, not the row's own: the policy may override the model's thresholds.
     flags = flagged_heads(policy, scores)
-    return [
+    top = routes[0]  # `route` sorts the most urgent first
+    case = {
+        "comment_row_id": row_id,
+        "thread_id": thread_id,
+        "queue": top.queue,
+        "head": top.head,
+        "priority": top.priority,
+        "probability": _route_probability(scores, top),
+        "reason": top.reason,
+        "flags": "," + ",".join(flags) + "," if flags else "",
+        "hate_target": scores.get("hate_target") if "hate" in flags else None,
+        "status": "open",
+        "version": 1,
+        "model_version": str(scores.get("model_version") or "unknown"),
+        "replaces_item_id": replaced,
+        "created_at": now,
+        "updated_at": now,
+    }
+    reasons = [
         {
-            "comment_row_id": row_id,
-            "thread_id": thread_id,
             "queue": r.queue,
             "head": r.head,
             "priority": r.priority,
             "probability": _route_probability(scores, r),
             "reason": r.reason,
-            "flags": "," + ",".join(flags) + "," if flags else "",
-            "hate_target": scores.get("hate_target") if "hate" in flags else None,
             "status": "open",
-            "version": 1,
-            "model_version": str(scores.get("model_version") or "unknown"),
-            "replaces_item_id": replaced.get(r.queue),
+            "from_item_id": None,
             "created_at": now,
-            "updated_at": now,
         }
         for r in routes
     ]
+    return case, reasons
 
 
 def _route_probability(scores: Mapping[str, Any], r: Route) -> float | None:

@@ -1,18 +1,18 @@
-"""Reading and deciding queue items: lists, one item in its thread, decisions, stats, export.
+"""Reading and deciding cases: one item in its thread, decisions one at a time or in bulk.
 
-Decisions are appended to `decisions` and never changed. Each one bumps its item's
-`version` with `UPDATE … WHERE version = :seen`, in the same transaction as the insert,
-so of two moderators who saw the same version exactly one wins and the other gets
-`StaleDecision` (409) with the item as it now is. An escalated item waits for an admin.
+An item is a case: one comment version with every reason that sent it to review. Decisions
+are appended to `decisions` and never changed. Each one bumps its item's `version` with
+`UPDATE … WHERE version = :seen`, in the same transaction as the insert, so of two
+moderators who saw the same version exactly one wins and the other gets `StaleDecision`
+(409) with the item as it now is. One decision resolves the case in every queue it is in.
+An escalated item waits for an admin. Lists are in `app.queue.listing`, statistics and the
+training export in `app.queue.feedback`.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
@@ -20,14 +20,37 @@ from sqlalchemy.engine import Engine
 
 from app.auth import ApiKey, Role
 from app.errors import AppError
-from app.labels import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS, article_context
+from app.labels import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
+
+# The queue's whole reading side stays importable from here (the API, CLI and tests use it).
+from app.queue.feedback import FEEDBACK_SCHEMA as FEEDBACK_SCHEMA
+from app.queue.feedback import Stats as Stats
+from app.queue.feedback import export_feedback as export_feedback
+from app.queue.feedback import judgment as judgment
+from app.queue.feedback import stats as stats
+from app.queue.listing import CURSOR_PATTERN as CURSOR_PATTERN
+from app.queue.listing import MAX_PAGE as MAX_PAGE
+from app.queue.listing import OPEN_COUNT_CAP as OPEN_COUNT_CAP
+from app.queue.listing import SEARCH_MAX_CHARS as SEARCH_MAX_CHARS
+from app.queue.listing import Filters as Filters
+from app.queue.listing import InvalidCursor as InvalidCursor
+from app.queue.listing import InvalidFilter as InvalidFilter
+from app.queue.listing import Order as Order
+from app.queue.listing import Page as Page
+from app.queue.listing import author_history, case_reasons, listing_columns, summary
+from app.queue.listing import cases as cases
+from app.queue.listing import first_item as first_item
+from app.queue.listing import list_items as list_items
+from app.queue.listing import neighbour as neighbour
+from app.queue.listing import open_count as open_count
+from app.queue.listing import position as position
+from app.queue.listing import threads_with_open as threads_with_open
 from app.queue.store import (
     DECISION_ACTIONS,
-    ITEM_STATUSES,
-    QUEUE_NAMES,
     comments,
     database_errors,
     decisions,
+    item_reasons,
     items,
     reports,
     threads,
@@ -35,11 +58,8 @@ from app.queue.store import (
     write_transaction,
 )
 
-FEEDBACK_SCHEMA: Final = "threadguard.feedback/1"
-MAX_PAGE: Final = 200
 BINARY_HEADS: Final = ("hate", "toxic", "conspiracy")
 Action = Literal["approve", "reject", "escalate", "label", "reopen"]
-Order = Literal["priority", "newest", "oldest"]
 STATUS_AFTER: Final[Mapping[str, str | None]] = {
     "approve": "approved",
     "reject": "rejected",
@@ -49,6 +69,8 @@ STATUS_AFTER: Final[Mapping[str, str | None]] = {
 }
 # How many comments of the thread around an item are shown at most on each side.
 CONTEXT_LIMIT: Final = 50
+# How many cases one bulk decision may name: each is its own transaction.
+BULK_MAX: Final = 200
 
 
 class ItemNotFound(AppError):
@@ -91,20 +113,6 @@ class InvalidDecision(AppError):
     code = "invalid_decision"
 
 
-class InvalidFilter(AppError):
-    """A list filter with a value the queue does not know."""
-
-    status_code = 422
-    code = "invalid_input"
-
-
-class InvalidCursor(AppError):
-    """A pagination cursor this server did not hand out (or for another ordering)."""
-
-    status_code = 422
-    code = "invalid_cursor"
-
-
 @dataclass(frozen=True, slots=True)
 class Labels:
     """A moderator's corrections; None means "not said"."""
@@ -145,231 +153,34 @@ class Labels:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """What `list_items` selects; every field optional."""
-
-    queue: str | None = None
-    status: str | None = "open"
-    label: str | None = None
-    target: str | None = None
-    min_probability: float | None = None
-    thread_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass
-class Page:
-    """One page of items and the cursor of the next (None at the end)."""
-
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-@dataclass
-class Stats:
-    """`GET /v1/queue/stats`."""
-
-    open_by_queue: dict[str, int]
-    by_status: dict[str, int]
-    decisions_by_moderator: dict[str, int]
-    precision: dict[str, dict[str, Any]]
-    agreement: dict[str, Any]
-    items: int = 0
-    decisions: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _summary_columns() -> list[Any]:
-    return [
-        items.c.item_id,
-        items.c.queue,
-        items.c.head,
-        items.c.priority,
-        items.c.probability,
-        items.c.reason,
-        items.c.flags,
-        items.c.hate_target,
-        items.c.status,
-        items.c.version,
-        items.c.model_version,
-        items.c.replaces_item_id,
-        items.c.created_at,
-        items.c.updated_at,
-        items.c.thread_id,
-        threads.c.source,
-        threads.c.title,
-        comments.c.id.label("comment_row_id"),
-        comments.c.comment_id,
-        comments.c.version.label("comment_version"),
-        comments.c.author,
-        comments.c.posted_at,
-        comments.c.text,
-    ]
-
-
-def _summary(row: Any, *, preview: int | None = 280) -> dict[str, Any]:
-    text: str = row.text
-    return {
-        "item_id": row.item_id,
-        "queue": row.queue,
-        "head": row.head,
-        "priority": round(float(row.priority), 4),
-        "probability": None if row.probability is None else round(float(row.probability), 4),
-        "reason": row.reason,
-        "flags": [f for f in row.flags.split(",") if f],
-        "hate_target": row.hate_target,
-        "status": row.status,
-        "version": row.version,
-        "model_version": row.model_version,
-        "replaces_item_id": row.replaces_item_id,
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-        "thread": {"thread_id": row.thread_id, "source": row.source, "title": row.title},
-        "comment": {
-            "comment_id": row.comment_id,
-            "version": row.comment_version,
-            "author": row.author,
-            "posted_at": None if row.posted_at is None else row.posted_at.isoformat(),
-            "text": text if preview is None or len(text) <= preview else text[:preview] + "…",
-        },
-    }
-
-
-# A cursor is the position after the last item of a page, in its order: "n<id>" (newest),
-# "o<id>" (oldest) or "p<id>_<priority>". Any string of this form is a position, so the
-# API's spec can state the whole rule as this pattern; the cursor, not `order`, then says
-# which order the listing continues in.
-CURSOR_PATTERN: Final = (
-    r"^(?:[no][1-9][0-9]{0,9}"
-    r"|p[1-9][0-9]{0,9}_-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)$"
-)
-_CURSOR_RE: Final = re.compile(CURSOR_PATTERN)
-_CURSOR_ORDERS: Final[dict[str, Order]] = {"n": "newest", "o": "oldest", "p": "priority"}
-
-
-def _encode_cursor(order: Order, row: Any) -> str:
-    if order == "priority":
-        # repr keeps every bit of the float, so the next page starts exactly after this row.
-        return f"p{row.item_id}_{float(row.priority_exact)!r}"
-    return f"{order[0]}{row.item_id}"
-
-
-def _decode_cursor(cursor: str) -> tuple[Order, int, float | None]:
-    if not _CURSOR_RE.match(cursor):
-        raise InvalidCursor(
-            "cursor is not one this server hands out: pass a page's next_cursor as it is",
-            field="cursor",
-        )
-    order = _CURSOR_ORDERS[cursor[0]]
-    item_id, _, priority = cursor[1:].partition("_")
-    return order, int(item_id), float(priority) if priority else None
-
-
-def _check_filters(filters: Filters) -> None:
-    if filters.queue is not None and filters.queue not in QUEUE_NAMES:
-        raise InvalidFilter(
-            f"queue must be one of {', '.join(QUEUE_NAMES)}, not {filters.queue!r}",
-            field="queue",
-        )
-    if filters.status is not None and filters.status not in ITEM_STATUSES:
-        raise InvalidFilter(
-            f"status must be one of {', '.join(ITEM_STATUSES)}, not {filters.status!r}",
-            field="status",
-        )
-    if filters.label is not None and filters.label not in BINARY_HEADS:
-        raise InvalidFilter(
-            f"label must be one of {', '.join(BINARY_HEADS)}, not {filters.label!r}",
-            field="label",
-        )
-    if filters.target is not None and filters.target not in HATE_TARGETS:
-        raise InvalidFilter(
-            f"target must be one of {', '.join(HATE_TARGETS)}, not {filters.target!r}",
-            field="target",
-        )
-
-
-def list_items(
-    engine: Engine,
-    filters: Filters,
-    *,
-    order: Order = "priority",
-    limit: int = 50,
-    cursor: str | None = None,
-) -> Page:
-    """A page of items, most urgent first (or newest/oldest), with a cursor for the next.
-
-    The order is total (ties broken by item id, newest first), so a cursor never skips or
-    repeats an item even while new items arrive. A cursor continues the listing it came
-    from, in that listing's order, whatever `order` says.
-
-    Raises:
-        InvalidFilter: a filter names an unknown queue, status, label or target.
-        InvalidCursor: `cursor` is not of the form this server hands out.
-        DatabaseError: the database cannot be reached.
-    """
-    _check_filters(filters)
-    limit = max(1, min(limit, MAX_PAGE))
-    query = (
-        sa.select(*_summary_columns(), items.c.priority.label("priority_exact"))
-        .join(comments, comments.c.id == items.c.comment_row_id)
-        .join(threads, threads.c.thread_id == items.c.thread_id)
+def _item_row(connection: sa.Connection, item_id: int, queue: str | None) -> Any:
+    # The reason of `queue` when the case has one, else the case's own (most urgent) one.
+    own = (items.c.queue, items.c.head, items.c.priority, items.c.probability, items.c.reason)
+    listed = item_reasons.alias("listed")
+    picked = (
+        listed.c.queue,
+        listed.c.head,
+        listed.c.priority,
+        listed.c.probability,
+        listed.c.reason,
     )
-    if filters.queue is not None:
-        query = query.where(items.c.queue == filters.queue)
-    if filters.status is not None:
-        query = query.where(items.c.status == filters.status)
-    if filters.label is not None:
-        query = query.where(items.c.flags.like(f"%,{filters.label},%"))
-    if filters.target is not None:
-        query = query.where(items.c.hate_target == filters.target)
-    if filters.min_probability is not None:
-        query = query.where(items.c.probability >= filters.min_probability)
-    if filters.thread_id is not None:
-        query = query.where(items.c.thread_id == filters.thread_id)
-    if filters.since is not None:
-        query = query.where(items.c.created_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(items.c.created_at < filters.until)
-    if cursor is not None:
-        order, after_id, after_priority = _decode_cursor(cursor)
-        if order == "priority":
-            # A row-value comparison, so the index on (…, priority, item_id) gives the range.
-            query = query.where(
-                sa.tuple_(items.c.priority, items.c.item_id) < (after_priority, after_id)
-            )
-        elif order == "newest":
-            query = query.where(items.c.item_id < after_id)
-        else:
-            query = query.where(items.c.item_id > after_id)
-    if order == "priority":
-        # Both descending: one backward scan of the index, no sort, however long the queue.
-        # Among equal priorities the newer item comes first.
-        query = query.order_by(items.c.priority.desc(), items.c.item_id.desc())
-    elif order == "newest":
-        query = query.order_by(items.c.item_id.desc())
-    else:
-        query = query.order_by(items.c.item_id.asc())
-    with database_errors(engine), engine.connect() as connection:
-        rows = connection.execute(query.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    page = [_summary(row) for row in rows]
-    next_cursor = _encode_cursor(order, rows[-1]) if more and rows else None
-    return Page(page, next_cursor)
-
-
-def _item_row(connection: sa.Connection, item_id: int) -> Any:
     query = (
         sa.select(
-            *_summary_columns(),
-            comments.c.scores,
+            *listing_columns(),
+            *(
+                sa.func.coalesce(r, o).label(f"r_{o.name}")
+                for r, o in zip(picked, own, strict=True)
+            ),
             comments.c.parent_comment_id,
             comments.c.previous_id,
         )
+        .select_from(items)
         .join(comments, comments.c.id == items.c.comment_row_id)
         .join(threads, threads.c.thread_id == items.c.thread_id)
+        .outerjoin(
+            listed,
+            sa.and_(listed.c.item_id == items.c.item_id, listed.c.queue == (queue or "")),
+        )
         .where(items.c.item_id == item_id)
     )
     row = connection.execute(query).first()
@@ -378,19 +189,25 @@ def _item_row(connection: sa.Connection, item_id: int) -> Any:
     return row
 
 
-def get_item(engine: Engine, item_id: int) -> dict[str, Any]:
-    """One item with its full comment, scores, thread context, reports and decisions.
+def get_item(engine: Engine, item_id: int, *, queue: str | None = None) -> dict[str, Any]:
+    """One case with its full comment, reasons, scores, thread context, reports, decisions
+    and the author's history on the site.
 
-    The context is drawn from the thread's current comments: ancestors from the top down,
-    siblings (other replies to the same parent) and direct replies, each with its labels.
+    `queue` picks which reason `queue`/`head`/`priority`/`probability` describe (the one of
+    the queue the moderator came from); without it, or when the case is not in that queue,
+    its most urgent one. The context is drawn from the thread's current comments:
+    ancestors from the top down, siblings (other replies to the same parent) and direct
+    replies, each with its labels. Decisions include those made, before cases, on the
+    items folded into this one.
 
     Raises:
         ItemNotFound: no item has this id.
         DatabaseError: the database cannot be reached.
     """
     with database_errors(engine), engine.connect() as connection:
-        row = _item_row(connection, item_id)
-        out = _summary(row, preview=None)
+        row = _item_row(connection, item_id, queue)
+        reasons = case_reasons(connection, [item_id]).get(item_id, [])
+        out = summary(row, reasons, full=True)
         out["comment"]["scores"] = row.scores
         out["comment"]["parent_id"] = row.parent_comment_id
         out["comment"]["previous_row"] = row.previous_id
@@ -403,14 +220,9 @@ def get_item(engine: Engine, item_id: int) -> dict[str, Any]:
             article_excerpt=(thread.article_text or "")[:600] or None,
         )
         out["context"] = _context(connection, row)
-        out["other_items"] = [
-            {"item_id": r.item_id, "queue": r.queue, "status": r.status}
-            for r in connection.execute(
-                sa.select(items.c.item_id, items.c.queue, items.c.status)
-                .where(items.c.comment_row_id == row.comment_row_id, items.c.item_id != item_id)
-                .order_by(items.c.item_id)
-            )
-        ]
+        folded = _folded_from(connection, item_id)
+        out["folded_from"] = folded
+        out["folded_into"] = _folded_into(connection, item_id)
         out["reports"] = [
             {"reason": r.reason, "reporter": r.reporter, "created_at": r.created_at.isoformat()}
             for r in connection.execute(
@@ -420,8 +232,27 @@ def get_item(engine: Engine, item_id: int) -> dict[str, Any]:
             )
         ]
         out["previous_versions"] = _previous_versions(connection, row.previous_id)
-        out["decisions"] = _decisions(connection, item_id)
+        out["decisions"] = _decisions(connection, [item_id, *(f["item_id"] for f in folded)])
+    out["author_history"] = None if not row.author else author_history(engine, row.author)
     return out
+
+
+def _folded_from(connection: sa.Connection, item_id: int) -> list[dict[str, Any]]:
+    return [
+        {"item_id": r.from_item_id, "queue": r.queue}
+        for r in connection.execute(
+            sa.select(item_reasons.c.from_item_id, item_reasons.c.queue)
+            .where(item_reasons.c.item_id == item_id, item_reasons.c.from_item_id.is_not(None))
+            .order_by(item_reasons.c.from_item_id)
+        )
+    ]
+
+
+def _folded_into(connection: sa.Connection, item_id: int) -> int | None:
+    found: int | None = connection.execute(
+        sa.select(item_reasons.c.item_id).where(item_reasons.c.from_item_id == item_id)
+    ).scalar()
+    return found
 
 
 def _context_entry(row: Any) -> dict[str, Any]:
@@ -502,9 +333,9 @@ def _previous_versions(connection: sa.Connection, previous_id: int | None) -> li
             ).where(comments.c.id == previous_id)
         ).one()
         old_items = connection.execute(
-            sa.select(items.c.item_id, items.c.queue, items.c.status).where(
-                items.c.comment_row_id == previous_id
-            )
+            sa.select(items.c.item_id, items.c.queue, items.c.status)
+            .where(items.c.comment_row_id == previous_id)
+            .order_by(items.c.item_id)
         ).all()
         out.append(
             {
@@ -536,22 +367,23 @@ def _decision_dict(row: Any) -> dict[str, Any]:
         "moderator": row.moderator,
         "key_id": row.key_id,
         "decided_at": row.decided_at.isoformat(),
+        "queue": row.queue,
     }
 
 
-def _decisions(connection: sa.Connection, item_id: int) -> list[dict[str, Any]]:
+def _decisions(connection: sa.Connection, item_ids: Sequence[int]) -> list[dict[str, Any]]:
     return [
         _decision_dict(r)
         for r in connection.execute(
             sa.select(decisions)
-            .where(decisions.c.item_id == item_id)
+            .where(decisions.c.item_id.in_(list(item_ids)))
             .order_by(decisions.c.decision_id)
         )
     ]
 
 
 def history(engine: Engine, item_id: int) -> list[dict[str, Any]]:
-    """Every decision on an item, oldest first.
+    """Every decision on a case (and on the items folded into it), oldest first.
 
     Raises:
         ItemNotFound: no item has this id.
@@ -563,7 +395,8 @@ def history(engine: Engine, item_id: int) -> list[dict[str, Any]]:
         ).first()
         if exists is None:
             raise ItemNotFound(f"no queue item has id {item_id}", field="item_id")
-        return _decisions(connection, item_id)
+        folded = [f["item_id"] for f in _folded_from(connection, item_id)]
+        return _decisions(connection, [item_id, *folded])
 
 
 def _state(row: Any) -> dict[str, Any]:
@@ -580,14 +413,21 @@ def decide(
     labels: Labels | None = None,
     reason: str | None = None,
     note: str | None = None,
+    queue: str | None = None,
 ) -> dict[str, Any]:
-    """Append one decision and move the item to its new status; the decision as stored.
+    """Append one decision and move the case to its new status in every queue it is in;
+    the decision as stored.
+
+    `queue` is the queue the moderator decided from: a reject confirms that reason's head
+    (an approve clears every head the case was flagged for). Without it, the case's most
+    urgent reason's queue is recorded.
 
     Raises:
         ItemNotFound: no item has this id.
-        InvalidDecision: an unknown action, bad labels, or a "label" decision without labels.
+        InvalidDecision: an unknown action, bad labels, a "label" decision without labels,
+            or a queue the case is not in.
         StaleDecision: the item's version is not `item_version` (someone decided first).
-        DecisionRefused: the item was superseded by an edit.
+        DecisionRefused: the item was superseded (an edit, or folded into another case).
         NeedsAdmin: the item is escalated and `key` is not an admin's.
         DatabaseError: the database cannot be reached.
     """
@@ -604,7 +444,7 @@ def decide(
     with write_transaction(engine) as connection:
         row = connection.execute(
             # FOR UPDATE: a second decider waits here, then reads the winner's version.
-            sa.select(items.c.item_id, items.c.status, items.c.version)
+            sa.select(items.c.item_id, items.c.status, items.c.version, items.c.queue)
             .where(items.c.item_id == item_id)
             .with_for_update()
         ).first()
@@ -617,17 +457,21 @@ def decide(
                 current=_state(row),
             )
         if row.status == "superseded":
-            replacement = connection.execute(
-                sa.select(items.c.item_id).where(items.c.replaces_item_id == item_id)
-            ).scalar()
-            raise DecisionRefused(
-                f"item {item_id} was superseded by an edit of the comment"
-                + (f"; decide item {replacement} instead" if replacement else ""),
-                field="item_id",
-            )
+            raise DecisionRefused(_superseded_message(connection, item_id), field="item_id")
         if row.status == "escalated" and not key.role.allows(Role.admin):
             raise NeedsAdmin(
                 f"item {item_id} was escalated; an admin key decides it", field="item_id"
+            )
+        in_queues = set(
+            connection.execute(
+                sa.select(item_reasons.c.queue).where(item_reasons.c.item_id == item_id)
+            ).scalars()
+        )
+        if queue is not None and queue not in in_queues:
+            raise InvalidDecision(
+                f"item {item_id} is not in the {queue} queue (it is in "
+                f"{', '.join(sorted(in_queues)) or 'none'})",
+                field="queue",
             )
         status_after = STATUS_AFTER[action] or row.status
         updated = connection.execute(
@@ -637,6 +481,11 @@ def decide(
         )
         if updated.rowcount != 1:  # the row lock above makes this a safety net
             raise StaleDecision(f"item {item_id} changed while deciding", current=_state(row))
+        connection.execute(
+            item_reasons.update()
+            .where(item_reasons.c.item_id == item_id)
+            .values(status=status_after)
+        )
         decision_id = connection.execute(
             decisions.insert()
             .values(
@@ -650,6 +499,7 @@ def decide(
                 key_id=key.key_id,
                 moderator=key.name,
                 decided_at=now,
+                queue=queue or row.queue,
             )
             .returning(decisions.c.decision_id)
         ).scalar_one()
@@ -661,285 +511,100 @@ def decide(
     return out
 
 
-def judgment(
-    queue: str, head: str | None, action: str, labels: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The labels one decision asserts, empty when it asserts none.
-
-    Corrections count as given; approve and reject also judge the item's own head (approve:
-    the flag was wrong, reject: it was right). Escalate, reopen and a reported item decided
-    without corrections assert nothing.
-    """
-    out: dict[str, Any] = {}
-    target_head = head if queue in ("hate", "toxic", "conspiracy", "uncertain") else None
-    if target_head is not None and action in ("approve", "reject"):
-        out[target_head] = action == "reject"
-    for name, value in (labels or {}).items():
-        out[name] = value
-    if out.get("hate") is False:
-        out.pop("hate_target", None)
-    return out
-
-
-def stats(engine: Engine) -> Stats:
-    """Open items per queue, items per status, decisions per moderator, each flag's precision
-    as moderators judged it, and agreement where two moderators judged the same item.
-
-    Raises:
-        DatabaseError: the database cannot be reached.
-    """
-    with database_errors(engine), engine.connect() as connection:
-        by_queue_status = connection.execute(
-            sa.select(items.c.queue, items.c.status, sa.func.count()).group_by(
-                items.c.queue, items.c.status
-            )
-        ).all()
-        per_moderator = connection.execute(
-            sa.select(decisions.c.moderator, sa.func.count()).group_by(decisions.c.moderator)
-        ).all()
-        judged = connection.execute(
-            sa.select(
-                decisions.c.item_id,
-                decisions.c.action,
-                decisions.c.labels,
-                decisions.c.moderator,
-                items.c.queue,
-                items.c.head,
-            )
-            .join(items, items.c.item_id == decisions.c.item_id)
-            .order_by(decisions.c.decision_id)
-        ).all()
-    open_by_queue = dict.fromkeys(QUEUE_NAMES, 0)
-    by_status = dict.fromkeys(ITEM_STATUSES, 0)
-    total_items = 0
-    for queue, status, count in by_queue_status:
-        total_items += count
-        by_status[status] += count
-        if status == "open":
-            open_by_queue[queue] += count
-
-    # Precision: the last judgment of an item's own head, per head queue.
-    last: dict[int, tuple[str, bool]] = {}
-    # Agreement: each moderator's first verdict on an item (approve or reject).
-    first_verdicts: dict[int, dict[str, str]] = defaultdict(dict)
-    for row in judged:
-        said = judgment(row.queue, row.head, row.action, row.labels)
-        if row.queue in BINARY_HEADS and row.queue in said:
-            last[row.item_id] = (row.queue, bool(said[row.queue]))
-        if row.action in ("approve", "reject"):
-            first_verdicts[row.item_id].setdefault(row.moderator, row.action)
-    precision: dict[str, dict[str, Any]] = {}
-    for head in BINARY_HEADS:
-        verdicts = [confirmed for queue, confirmed in last.values() if queue == head]
-        hits = sum(verdicts)
-        precision[head] = {
-            "judged": len(verdicts),
-            "confirmed": hits,
-            "precision": round(hits / len(verdicts), 4) if verdicts else None,
-        }
-    return Stats(
-        open_by_queue=open_by_queue,
-        by_status=by_status,
-        decisions_by_moderator={str(name): int(count) for name, count in per_moderator},
-        precision=precision,
-        agreement=_agreement(first_verdicts),
-        items=total_items,
-        decisions=len(judged),
-    )
-
-
-def _agreement(first_verdicts: Mapping[int, Mapping[str, str]]) -> dict[str, Any]:
-    """Raw agreement and Cohen's kappa over items two moderators decided (first two only)."""
-    pairs = [
-        tuple(list(verdicts.values())[:2])
-        for verdicts in first_verdicts.values()
-        if len(verdicts) >= 2
-    ]
-    if not pairs:
-        return {"items": 0, "agreed": 0, "rate": None, "kappa": None}
-    agreed = sum(a == b for a, b in pairs)
-    observed = agreed / len(pairs)
-    first = Counter(a for a, _ in pairs)
-    second = Counter(b for _, b in pairs)
-    expected = sum(
-        (first[v] / len(pairs)) * (second[v] / len(pairs)) for v in ("approve", "reject")
-    )
-    kappa = None if expected == 1.0 else round((observed - expected) / (1.0 - expected), 4)
-    return {"items": len(pairs), "agreed": agreed, "rate": round(observed, 4), "kappa": kappa}
-
-
-def export_feedback(engine: Engine, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Every decision (since `since`) as a training row of `threadguard.feedback/1`, oldest first.
-
-    Raises:
-        DatabaseError: the database cannot be reached.
-    """
-    parent = comments.alias("parent")
-    query = (
-        sa.select(
-            decisions.c.decision_id,
-            decisions.c.item_id,
-            decisions.c.action,
-            decisions.c.labels,
-            decisions.c.moderator,
-            decisions.c.decided_at,
-            items.c.queue,
-            items.c.head,
-            items.c.model_version,
-            items.c.hate_target,
-            comments.c.comment_id,
-            comments.c.version,
-            comments.c.text,
-            threads.c.source,
-            threads.c.title,
-            threads.c.article_text,
-            parent.c.text.label("parent_text"),
+def _superseded_message(connection: sa.Connection, item_id: int) -> str:
+    into = _folded_into(connection, item_id)
+    if into is not None:
+        return (
+            f"item {item_id} was folded into item {into}, the one case of its comment; "
+            f"decide item {into} instead"
         )
-        .join(items, items.c.item_id == decisions.c.item_id)
-        .join(comments, comments.c.id == items.c.comment_row_id)
-        .join(threads, threads.c.thread_id == items.c.thread_id)
-        .outerjoin(
-            parent,
-            sa.and_(
-                parent.c.thread_id == comments.c.thread_id,
-                parent.c.comment_id == comments.c.parent_comment_id,
-                parent.c.superseded_at.is_(None),
-            ),
-        )
-        .order_by(decisions.c.decision_id)
+    replacement = connection.execute(
+        sa.select(items.c.item_id).where(items.c.replaces_item_id == item_id)
+    ).scalar()
+    return f"item {item_id} was superseded by an edit of the comment" + (
+        f"; decide item {replacement} instead" if replacement else ""
     )
-    if since is not None:
-        query = query.where(decisions.c.decided_at >= since)
-    with database_errors(engine), engine.connect() as connection:
-        for row in connection.execution_options(yield_per=1000).execute(query):
-            said = judgment(row.queue, row.head, row.action, row.labels)
-            if said.get("hate") is True and "hate_target" not in said:
-                said["hate_target"] = row.hate_target
-            parent_text = row.parent_text
-            if parent_text is None:
-                # A top-level comment's parent is the article, as `thread_frame` gives it.
-                parent_text = article_context(row.title, row.article_text)
-            yield {
-                "schema": FEEDBACK_SCHEMA,
-                "doc_id": f"{row.source}#{row.comment_id}@{row.version}",
-                "text": row.text,
-                "parent_text": parent_text,
-                "topic": row.title,
-                **{head: _as_int(said.get(head)) for head in BINARY_HEADS},
-                "hate_target": said.get("hate_target"),
-                "stance": said.get("stance"),
-                "reply_stance": said.get("reply_stance"),
-                "action": row.action,
-                "queue": row.queue,
-                "moderator": row.moderator,
-                "decided_at": row.decided_at.isoformat(),
-                "item_id": row.item_id,
-                "decision_id": row.decision_id,
-                "model_version": row.model_version,
-            }
 
 
-def _as_int(value: Any) -> int | None:
-    return None if value is None else int(bool(value))
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A case as the moderator saw it when they picked it for a bulk decision."""
+
+    item_id: int
+    item_version: int
 
 
-OPEN_COUNT_CAP: Final = 1_000
+def decide_many(
+    engine: Engine,
+    seen: Sequence[Seen],
+    *,
+    action: str,
+    key: ApiKey,
+    reason: str | None = None,
+    note: str | None = None,
+    queue: str | None = None,
+) -> list[dict[str, Any]]:
+    """One decision on each case, each in its own transaction, so a case someone else
+    decided meanwhile is reported and the rest still go through.
 
-
-def open_count(
-    engine: Engine, queues: Sequence[str] = QUEUE_NAMES, *, cap: int = OPEN_COUNT_CAP
-) -> dict[str, int]:
-    """Open items per queue, counted up to `cap` (for the review page's tabs).
-
-    Counting stops at `cap` so the tabs cost a few index reads on every page, whatever the
-    backlog; the page shows "1000+".
+    Only approve, reject and reopen (the undo of a bulk decision) are bulk actions. Each
+    result is `{"item_id", "ok": true, "decision"}` or `{"item_id", "ok": false, "error",
+    "message"}` (and `current` for a stale one), in the order given.
 
     Raises:
+        InvalidDecision: another action, no cases, more than `BULK_MAX`, or a case twice.
         DatabaseError: the database cannot be reached.
     """
-    out: dict[str, int] = {}
-    with database_errors(engine), engine.connect() as connection:
-        for queue in queues:
-            head = (
-                sa.select(items.c.item_id)
-                .where(items.c.queue == queue, items.c.status == "open")
-                .limit(cap)
-                .subquery()
+    if action not in ("approve", "reject", "reopen"):
+        raise InvalidDecision(
+            f"a bulk action is approve, reject or reopen, not {action!r}", field="action"
+        )
+    if not seen:
+        raise InvalidDecision("a bulk decision needs at least one item", field="items")
+    if len(seen) > BULK_MAX:
+        raise InvalidDecision(
+            f"a bulk decision names at most {BULK_MAX} items, not {len(seen)}", field="items"
+        )
+    ids = [s.item_id for s in seen]
+    if len(set(ids)) != len(ids):
+        raise InvalidDecision("a bulk decision names an item twice", field="items")
+    out: list[dict[str, Any]] = []
+    for one in seen:
+        try:
+            made = decide(
+                engine,
+                one.item_id,
+                action=action,
+                item_version=one.item_version,
+                key=key,
+                reason=reason,
+                note=note,
+                # A selection may span queues: each case is judged from the listed queue
+                # when it is in it, else from its own most urgent reason.
+                queue=queue
+                if queue is not None and _in_queue(engine, one.item_id, queue)
+                else None,
             )
-            out[queue] = int(
-                connection.execute(sa.select(sa.func.count()).select_from(head)).scalar_one()
-            )
-    return out
-
-
-# Where an item sits in its queue, in the order `list_items` shows: priority, then newest.
-_URGENT_FIRST = (items.c.priority.desc(), items.c.item_id.desc())
-
-
-def first_item(engine: Engine, queue: str, status: str | None) -> int | None:
-    """The most urgent item of `queue` (in `status`, when given), None when there is none.
-
-    Raises:
-        DatabaseError: the database cannot be reached.
-    """
-    query = sa.select(items.c.item_id).where(items.c.queue == queue)
-    if status is not None:
-        query = query.where(items.c.status == status)
-    with database_errors(engine), engine.connect() as connection:
-        found: int | None = connection.execute(query.order_by(*_URGENT_FIRST).limit(1)).scalar()
-    return found
-
-
-def neighbour(engine: Engine, item_id: int, status: str | None, step: int) -> int | None:
-    """The item after (`step` 1) or before (-1) `item_id` in its queue, None at either end.
-
-    Raises:
-        DatabaseError: the database cannot be reached.
-    """
-    with database_errors(engine), engine.connect() as connection:
-        here = connection.execute(
-            sa.select(items.c.queue, items.c.priority).where(items.c.item_id == item_id)
-        ).first()
-        if here is None:
-            return None
-        query = sa.select(items.c.item_id).where(items.c.queue == here.queue)
-        if status is not None:
-            query = query.where(items.c.status == status)
-        key = sa.tuple_(items.c.priority, items.c.item_id)
-        if step > 0:
-            query = query.where(key < (here.priority, item_id)).order_by(*_URGENT_FIRST)
+        except StaleDecision as exc:
+            out.append(_failed(one.item_id, exc) | {"current": exc.current})
+        except (ItemNotFound, DecisionRefused, NeedsAdmin) as exc:
+            out.append(_failed(one.item_id, exc))
         else:
-            query = query.where(key > (here.priority, item_id)).order_by(
-                items.c.priority.asc(), items.c.item_id.asc()
-            )
-        found: int | None = connection.execute(query.limit(1)).scalar()
-    return found
+            out.append({"item_id": one.item_id, "ok": True, "decision": made})
+    return out
 
 
-def position(engine: Engine, item_id: int, status: str | None) -> tuple[int | None, int]:
-    """The item's place in its queue (1-based; None when not in `status`) and the count.
+def _failed(item_id: int, exc: AppError) -> dict[str, Any]:
+    return {"item_id": item_id, "ok": False, "error": exc.code, "message": exc.message}
 
-    Raises:
-        ItemNotFound: no item has this id.
-        DatabaseError: the database cannot be reached.
-    """
+
+def _in_queue(engine: Engine, item_id: int, queue: str) -> bool:
     with database_errors(engine), engine.connect() as connection:
-        here = connection.execute(
-            sa.select(items.c.queue, items.c.priority, items.c.status).where(
-                items.c.item_id == item_id
-            )
-        ).first()
-        if here is None:
-            raise ItemNotFound(f"no queue item has id {item_id}", field="item_id")
-        where = [items.c.queue == here.queue]
-        if status is not None:
-            where.append(items.c.status == status)
-        total = connection.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
-        if status is not None and here.status != status:
-            return None, int(total)
-        ahead = connection.execute(
-            sa.select(sa.func.count()).where(
-                *where, sa.tuple_(items.c.priority, items.c.item_id) > (here.priority, item_id)
-            )
-        ).scalar_one()
-    return int(ahead) + 1, int(total)
+        return (
+            connection.execute(
+                sa.select(item_reasons.c.item_id).where(
+                    item_reasons.c.item_id == item_id, item_reasons.c.queue == queue
+                )
+            ).first()
+            is not None
+        )

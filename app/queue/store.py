@@ -184,15 +184,24 @@ comments: Final = sa.Table(
     sa.Column("previous_id", sa.Integer, sa.ForeignKey("comments.id"), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("superseded_at", UtcDateTime(), nullable=True),
+    # The comment's own address (permalink, or the page's with its anchor), when known.
+    sa.Column("url", sa.Text, nullable=True),
     sa.UniqueConstraint("thread_id", "comment_id", "version"),
     sa.CheckConstraint("version >= 1", name="version"),
     # The thread context reads a thread's current comments in one indexed range.
     sa.Index(None, "thread_id", "superseded_at", "position"),
+    # An author's history on the site, across threads.
+    sa.Index(None, "author"),
 )
 
-# A comment version in one queue. `status` and `version` are the only mutable columns:
-# every decision bumps `version`, so a moderator deciding on what they saw fails (409)
-# when someone else decided first.
+# A case: one comment version under review, whatever sent it there. Its reasons (hate,
+# toxic, reported, …) are rows of `item_reasons`, and it appears in every queue it has a
+# reason for; one decision resolves it in all of them. `queue`, `head`, `priority` and
+# `probability` are those of its most urgent reason. `status` and `version` are the only
+# mutable columns: every decision bumps `version`, so a moderator deciding on what they saw
+# fails (409) when someone else decided first. Items from before migration 0004 could be
+# one per queue; the migration folded each comment version's items into one case and left
+# the others `superseded`, with their decisions, pointed to by `item_reasons.from_item_id`.
 items: Final = sa.Table(
     "items",
     metadata,
@@ -224,6 +233,41 @@ items: Final = sa.Table(
     sa.Index(None, "status", "priority", "item_id"),
     sa.Index(None, "thread_id"),
     sa.Index(None, "created_at"),
+    # At most one live case per comment version; superseded ones are history.
+    sa.Index(
+        "uq_items_live_comment_row_id",
+        "comment_row_id",
+        unique=True,
+        sqlite_where=sa.text("status <> 'superseded'"),
+        postgresql_where=sa.text("status <> 'superseded'"),
+    ),
+)
+
+# Why a case is under review: one row per queue it appears in. `status` repeats the case's
+# (kept equal in the transaction that changes it), so each queue's list is one index range.
+item_reasons: Final = sa.Table(
+    "item_reasons",
+    metadata,
+    # A case's reasons go with it (an undecided one may be deleted; a decided one may not).
+    sa.Column(
+        "item_id",
+        sa.Integer,
+        sa.ForeignKey("items.item_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("queue", sa.String(16), primary_key=True),
+    sa.Column("head", sa.String(16), nullable=True),
+    sa.Column("priority", sa.Float, nullable=False),
+    sa.Column("probability", sa.Float, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    # The pre-0004 item this reason was folded in from (None for reasons given since).
+    sa.Column("from_item_id", sa.Integer, sa.ForeignKey("items.item_id"), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_one_of("queue", QUEUE_NAMES), name="queue"),
+    sa.CheckConstraint(_one_of("status", ITEM_STATUSES), name="status"),
+    sa.Index(None, "queue", "status", "priority", "item_id"),
+    sa.Index(None, "from_item_id"),
 )
 
 # The audit log: appended, never updated or deleted. (item_id, item_version) is unique, so
@@ -245,6 +289,9 @@ decisions: Final = sa.Table(
     sa.Column("key_id", sa.String(12), sa.ForeignKey("api_keys.key_id"), nullable=True),
     sa.Column("moderator", sa.String(100), nullable=False),
     sa.Column("decided_at", UtcDateTime(), nullable=False),
+    # The queue the decision was made from: which head approve/reject judged (None before
+    # migration 0004, when an item's own queue said it).
+    sa.Column("queue", sa.String(16), nullable=True),
     sa.UniqueConstraint("item_id", "item_version"),
     sa.CheckConstraint(_one_of("action", DECISION_ACTIONS), name="action"),
     sa.CheckConstraint(_one_of("status_after", ITEM_STATUSES), name="status_after"),

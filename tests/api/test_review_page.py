@@ -11,13 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from app.api.app import create_app
-from app.api.routes.review import (
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
-    Segment,
-    evidence_segments,
-    safe_link,
-)
+from app.api.review_view import Segment, evidence_segments, safe_link
+from app.api.routes.review import LOGIN_COOKIE, SESSION_COOKIE
 from app.auth import Role
 from app.config import Settings
 from app.policy import load_policy

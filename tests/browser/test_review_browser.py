@@ -28,7 +28,7 @@ from app.queue.review import Filters, history, list_items
 from app.queue.store import make_engine
 from app.threads import parse
 from tests.api.serverutil import Server, threadguard_server
-from tests.conftest import ROOT, SEEDS, shared_file
+from tests.conftest import SEEDS, shared_file
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -41,8 +41,6 @@ MODERATOR = "Browser Moderator"
 SCRIPT = "<script>alert('xss')</script> the usual idiots again"
 AUTHOR = '"><img src=x onerror=alert(1)>'
 URL = "javascript:alert(1)"
-SCREENSHOT_NOTE = ROOT / "benchmarks" / "out" / "review-page.png"
-BIDI_SCREENSHOT = ROOT / "benchmarks" / "out" / "review-bidi.png"
 RLO, PDF, ZWSP = "\u202e", "\u202c", "\u200b"
 # Drawn as "admin" and "give me your money" if the controls were obeyed.
 SPOOF_AUTHOR = f"{RLO}nimda{PDF}"
@@ -189,8 +187,6 @@ def test_a_moderator_works_the_hate_queue_by_keyboard(
             assert page.locator("#comment mark.ev.strong").first.is_visible()
             assert "jewish" in page.inner_text(".scores")
             page.screenshot(path=str(tmp_path / "review-page.png"))
-            SCREENSHOT_NOTE.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT_NOTE))
 
             # j / k move through the queue.
             _press_and_wait(page, "j")
@@ -209,10 +205,10 @@ def test_a_moderator_works_the_hate_queue_by_keyboard(
             # r rejects and opens the next open item; e escalates the last one.
             _press_and_wait(page, "r")
             assert _item_id(page) == second
-            assert f"Item {first} rejected." in page.inner_text(".flash")
+            assert f"Item {first} rejected." in page.inner_text(".toast")
             _press_and_wait(page, "e")
             assert "/review/queues/hate" in page.url
-            assert "No open items are left" in page.inner_text(".flash")
+            assert "No open items are left" in page.inner_text(".toast")
 
             # a approves an item opened from another queue's list.
             page.goto(server.url + "/review/queues/uncertain")
@@ -285,7 +281,7 @@ def _computed(page: Page, selector: str, prop: str) -> str:
 
 
 def test_bidi_controls_and_invisible_characters_show_as_markers(
-    server: Server, spoofed: dict[str, Any], chromium: str
+    server: Server, spoofed: dict[str, Any], chromium: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -322,8 +318,10 @@ def test_bidi_controls_and_invisible_characters_show_as_markers(
             assert _markers(page, "#comment .comment-text") == ["⟨U+202E⟩", "⟨U+202C⟩", "⟨U+200B⟩"]
             link = page.locator(".article a")
             assert _markers(page, ".article a") == ["⟨U+202E⟩"]
-            # Every control character inserted, and nothing else, became a marker.
-            assert len(_markers(page, "body")) == 6
+            # Every control character inserted, and nothing else, became a marker: the
+            # author's two also in the heading of their history card.
+            assert _markers(page, ".author-history h3") == ["⟨U+202E⟩", "⟨U+202C⟩"]
+            assert len(_markers(page, "body")) == 8
             assert "admin" not in page.inner_text(header)
             assert page.locator(header).evaluate(DRAWN_LETTERS) == "nimda"
             drawn = page.locator("#comment .comment-text").evaluate(DRAWN_LETTERS)
@@ -337,8 +335,7 @@ def test_bidi_controls_and_invisible_characters_show_as_markers(
             assert marker.is_visible()
             assert _computed(page, "#comment .comment-text .invisible-char", "direction") == "ltr"
             assert (marker.bounding_box() or {}).get("width", 0) > 10
-            BIDI_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(BIDI_SCREENSHOT))
+            page.screenshot(path=str(tmp_path / "review-bidi.png"))
         finally:
             browser.close()
-    assert BIDI_SCREENSHOT.stat().st_size > 10_000
+    assert (tmp_path / "review-bidi.png").stat().st_size > 10_000

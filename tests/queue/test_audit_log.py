@@ -201,7 +201,7 @@ UPSERT_ON = (
         # REPLACE deletes the row in the way without firing delete triggers: by id, ...
         pytest.param(
             "INSERT OR REPLACE INTO decisions SELECT decision_id, item_id, item_version, "
-            "'approve', 'approved', NULL, NULL, NULL, NULL, 'mallory', decided_at "
+            "'approve', 'approved', NULL, NULL, NULL, NULL, 'mallory', decided_at, NULL "
             "FROM decisions WHERE decision_id = :id",
             "sqlite",
             id="replace-on-id",

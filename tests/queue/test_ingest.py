@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.auth import ApiKey, Role
 from app.domain import Article, Comment, Paragraph, Thread
 from app.policy import Policy, ScoreRowError, load_policy
 from app.queue.ingest import (
@@ -21,7 +22,9 @@ from app.queue.ingest import (
     ingest_thread,
     thread_source,
 )
-from app.queue.store import comments, items, make_engine, reports
+from app.queue.keys import SqlKeyStore
+from app.queue.review import decide, history
+from app.queue.store import comments, item_reasons, items, make_engine, reports
 
 if TYPE_CHECKING:
     from app.registry import LoadedModel
@@ -50,6 +53,11 @@ def scores(**values: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
+def moderator(engine: Engine) -> ApiKey:
+    return SqlKeyStore(engine).create(Role.moderator, "ann").key
+
+
+@pytest.fixture
 def policy() -> Policy:
     return load_policy(None, THRESHOLDS)
 
@@ -57,6 +65,13 @@ def policy() -> Policy:
 def item_rows(engine: Engine) -> list[Any]:
     with engine.connect() as connection:
         return connection.execute(sa.select(items).order_by(items.c.item_id)).all()
+
+
+def reason_rows(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(item_reasons).order_by(item_reasons.c.item_id, item_reasons.c.queue)
+        ).all()
 
 
 def comment_rows(engine: Engine) -> list[Any]:
@@ -116,6 +131,8 @@ def test_an_edit_is_a_new_version_that_supersedes_the_open_items(
     old_item, new_item = item_rows(engine)
     assert (old_item.status, old_item.version) == ("superseded", 2)
     assert new_item.replaces_item_id == old_item.item_id
+    statuses = {(r.item_id, r.status) for r in reason_rows(engine)}
+    assert statuses == {(old_item.item_id, "superseded"), (new_item.item_id, "open")}
     assert new_item.comment_row_id == new_row.id and new_item.status == "open"
 
 
@@ -154,7 +171,68 @@ def test_a_new_reported_comment_goes_to_every_queue_it_earns(
         policy,
         Incoming("c1", "vile", scores=scores(hate=0.9), report=Report("hate")),
     )
-    assert sorted(i.queue for i in item_rows(engine)) == ["hate", "reported"]
+    [case] = item_rows(engine)
+    assert sorted(r.queue for r in reason_rows(engine)) == ["hate", "reported"]
+    assert {r.item_id for r in reason_rows(engine)} == {case.item_id}
+
+
+def test_a_comment_with_several_flags_is_one_case_with_every_reason(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy
+) -> None:
+    result = ingest(
+        engine,
+        tiny_model,
+        policy,
+        Incoming("c1", "vile", scores=scores(hate=0.8, toxic=0.95, hate_target="jewish")),
+    )
+    [case] = item_rows(engine)
+    reasons = {r.queue: r for r in reason_rows(engine)}
+    assert set(reasons) == {"hate", "toxic"}
+    assert result["items_created"] == 1 and result["by_queue"] == {"hate": 1, "toxic": 1}
+    # The case is described by its most urgent reason; each reason keeps its own numbers.
+    top = max(reasons.values(), key=lambda r: r.priority)
+    assert (case.queue, case.head, case.priority) == (top.queue, top.head, top.priority)
+    assert reasons["hate"].probability == pytest.approx(0.8)
+    assert reasons["toxic"].probability == pytest.approx(0.95)
+    assert all(r.status == "open" and r.from_item_id is None for r in reasons.values())
+
+
+def test_a_report_adds_a_reason_to_the_comments_case_instead_of_a_second_item(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy
+) -> None:
+    ingest(engine, tiny_model, policy, Incoming("c1", "vile", scores=scores(hate=0.9)))
+    result = ingest(engine, tiny_model, policy, Incoming("c1", None, report=Report("spam")))
+    [case] = item_rows(engine)
+    assert sorted(r.queue for r in reason_rows(engine)) == ["hate", "reported"]
+    assert result["items_created"] == 0 and result["by_queue"] == {"reported": 1}
+    assert case.status == "open" and case.version == 1
+
+
+def test_a_report_on_an_approved_case_opens_it_again_through_the_audit_log(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy, moderator: ApiKey
+) -> None:
+    ingest(engine, tiny_model, policy, Incoming("c1", "vile", scores=scores(hate=0.9)))
+    [case] = item_rows(engine)
+    decide(engine, case.item_id, action="approve", item_version=1, key=moderator)
+    ingest(engine, tiny_model, policy, Incoming("c1", None, report=Report("threats")))
+    [case] = item_rows(engine)
+    assert (case.status, case.version) == ("open", 3)
+    assert {r.status for r in reason_rows(engine)} == {"open"}
+    reopen = history(engine, case.item_id)[-1]
+    assert reopen["action"] == "reopen" and reopen["key_id"] is None
+    assert "threats" in reopen["reason"] and reopen["queue"] == "reported"
+
+
+def test_a_report_on_a_rejected_case_leaves_it_rejected(
+    engine: Engine, tiny_model: LoadedModel, policy: Policy, moderator: ApiKey
+) -> None:
+    ingest(engine, tiny_model, policy, Incoming("c1", "vile", scores=scores(hate=0.9)))
+    [case] = item_rows(engine)
+    decide(engine, case.item_id, action="reject", item_version=1, key=moderator)
+    ingest(engine, tiny_model, policy, Incoming("c1", None, report=Report("threats")))
+    [case] = item_rows(engine)
+    assert (case.status, case.version) == ("rejected", 2)
+    assert {r.status for r in reason_rows(engine)} == {"rejected"}
 
 
 def test_a_report_without_text_on_an_unknown_comment_is_refused(

@@ -43,6 +43,7 @@ from app.queue.ingest import (
     Report,
     ThreadInfo,
     checked_source,
+    checked_url,
     ingest_comments,
 )
 from app.queue.review import (
@@ -181,6 +182,12 @@ class QueueCommentIn(BaseModel):
         "comment is scored with the current model.",
     )
     report: ReportIn | None = None
+    url: Text | None = Field(
+        default=None,
+        max_length=2_000,
+        description="The comment's own address (permalink), linked from the review page; "
+        "kept only when it is http(s).",
+    )
 
 
 class QueueItemsIn(BaseModel):
@@ -406,6 +413,7 @@ async def post_items(
             posted_at=c.posted_at,
             scores=c.scores,
             report=None if c.report is None else Report(c.report.reason, c.report.reporter),
+            url=checked_url(c.url),
         )
         for c in body.comments
     ]

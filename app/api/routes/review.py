@@ -26,10 +26,9 @@ import re
 import secrets
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import APIRouter, Form, Query, Request
@@ -39,14 +38,31 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from app.api.deps import ServicesDep
-from app.api.display import untrusted
+from app.api.display import untrusted, untrusted_text
 from app.api.errors import shown
+from app.api.review_view import (
+    HEADS,
+    QUEUE_TITLES,
+    REPLY_WORDS,
+    STANCE_WORDS,
+    evidence_segments,
+    excerpt_segments,
+    label_rows,
+    percent,
+    reply_words,
+    safe_link,
+    score_rows,
+    stance_words,
+    uncertain_words,
+    when,
+)
 from app.auth import ApiKey, Role
 from app.errors import AppError
+from app.features import topic_of
 from app.heads import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
 from app.queue import review
 from app.queue.sessions import create_session, delete_session, session_key
-from app.queue.store import DECISION_ACTIONS, ITEM_STATUSES, QUEUE_NAMES
+from app.queue.store import ITEM_STATUSES, QUEUE_NAMES
 
 SESSION_COOKIE: Final = "tg_review"
 LOGIN_COOKIE: Final = "tg_review_login"
@@ -59,7 +75,6 @@ ORDERS: Final[dict[str, review.Order]] = {
     "newest": "newest",
     "oldest": "oldest",
 }
-HEADS: Final = review.BINARY_HEADS
 # The files the page loads, and nothing else under the static route.
 STATIC_TYPES: Final = {
     "review.css": "text/css; charset=utf-8",
@@ -109,146 +124,6 @@ class _ReviewRoute(APIRoute):
 router = APIRouter(prefix="/review", include_in_schema=False, route_class=_ReviewRoute)
 
 
-# --- evidence and labels, prepared for the templates -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A run of comment text; `heads` names the flags it is evidence for (empty: plain)."""
-
-    text: str
-    heads: tuple[str, ...] = ()
-    weight: float = 0.0
-    strong: bool = False
-
-    @property
-    def title(self) -> str:
-        """The tooltip of a highlighted word."""
-        return f"evidence for {', '.join(self.heads)} (+{self.weight:.2f})"
-
-
-def evidence_segments(text: str, evidence: Any) -> list[Segment]:
-    """`text` cut into plain and highlighted segments by a score record's `evidence`.
-
-    Spans outside the text, of unknown heads, or overlapping an earlier span are dropped;
-    a word that is evidence for several heads is one segment naming all of them. A span
-    is `strong` when its weight is at least half the largest one.
-    """
-    ranges: dict[tuple[int, int], tuple[list[str], float]] = {}
-    if isinstance(evidence, Mapping):
-        for head, entries in evidence.items():
-            if head not in HEADS or not isinstance(entries, list):
-                continue
-            for entry in entries:
-                span = _span(entry, len(text))
-                if span is None:
-                    continue
-                start, end, weight = span
-                heads, best = ranges.get((start, end), ([], 0.0))
-                if head not in heads:
-                    heads.append(head)
-                ranges[(start, end)] = (heads, max(best, weight))
-    top = max((weight for _, weight in ranges.values()), default=0.0)
-    out: list[Segment] = []
-    position = 0
-    for (start, end), (heads, weight) in sorted(ranges.items()):
-        if start < position:
-            continue
-        if start > position:
-            out.append(Segment(text[position:start]))
-        strong = top > 0 and weight >= top / 2
-        out.append(Segment(text[start:end], tuple(heads), weight, strong))
-        position = end
-    if position < len(text) or not out:
-        out.append(Segment(text[position:]))
-    return out
-
-
-def _span(entry: Any, length: int) -> tuple[int, int, float] | None:
-    if not isinstance(entry, Mapping):
-        return None
-    start, end, weight = entry.get("start"), entry.get("end"), entry.get("weight", 0.0)
-    if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
-        return None
-    if not 0 <= start < end <= length:
-        return None
-    return start, end, float(weight) if isinstance(weight, int | float) else 0.0
-
-
-def _probability(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    p = float(value)
-    return p if 0.0 <= p <= 1.0 else None
-
-
-def _bar(p: float | None) -> int:
-    """A probability as a width in 5 % steps: the CSP allows no inline style widths."""
-    return 0 if p is None else int(round(p * 20) * 5)
-
-
-def score_rows(
-    scores: Mapping[str, Any], thresholds: Mapping[str, float], flags: Iterable[str] = ()
-) -> list[dict[str, Any]]:
-    """One row per binary head: probability, flag, threshold and bar widths.
-
-    A head is flagged when the score record says so or the item was queued with its flag
-    (pre-scored rows may bring probabilities without flags).
-    """
-    queued_flags = set(flags)
-    rows = []
-    for head in HEADS:
-        p = _probability(scores.get(head))
-        threshold = thresholds.get(head)
-        rows.append(
-            {
-                "head": head,
-                "p": p,
-                "flag": scores.get(f"{head}_flag") is True or head in queued_flags,
-                "threshold": threshold,
-                "bar": _bar(p),
-                "tick": _bar(threshold),
-            }
-        )
-    return rows
-
-
-def label_rows(scores: Mapping[str, Any], name: str, labels: Iterable[str]) -> list[dict[str, Any]]:
-    """The probability of every label of a multi-class head (stance, reply stance)."""
-    prefix = "p_stance_" if name == "stance" else "p_reply_"
-    rows = []
-    for label in labels:
-        p = _probability(scores.get(f"{prefix}{label}"))
-        rows.append({"label": label, "p": p, "bar": _bar(p), "chosen": scores.get(name) == label})
-    return rows
-
-
-def safe_link(url: Any) -> str | None:
-    """`url` when it is an http(s) address (and so safe in an href), else None."""
-    if not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
-
-
-def _when(value: Any) -> str:
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _percent(p: Any) -> str:
-    value = _probability(p)
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
 @functools.cache
 def _static_version(name: str) -> str:
     return hashlib.sha256((_STATIC_DIR / name).read_bytes()).hexdigest()[:12]
@@ -271,9 +146,13 @@ def _templates() -> jinja2.Environment:
     )
     env.globals["static_url"] = static_url
     env.globals["queue_names"] = QUEUE_NAMES
-    env.filters["when"] = _when
-    env.filters["percent"] = _percent
+    env.globals["queue_titles"] = QUEUE_TITLES
+    env.globals["stance_words"] = STANCE_WORDS
+    env.globals["reply_words"] = REPLY_WORDS
+    env.filters["when"] = when
+    env.filters["percent"] = percent
     env.filters["untrusted"] = untrusted
+    env.filters["untrusted_text"] = untrusted_text
     return env
 
 
@@ -395,17 +274,53 @@ def _status_filter(status: str) -> str | None:
     return None if status == "all" else status
 
 
-def _flash(done: int | None, did: str | None) -> str | None:
-    if done is None or did not in DECISION_ACTIONS:
+_PAST: Final = {
+    "approve": "approved",
+    "reject": "rejected",
+    "escalate": "escalated",
+    "label": "relabelled",
+    "reopen": "reopened",
+}
+# `done` and `v` of a redirect after a decision: the cases decided and their new versions.
+_ID_LIST = re.compile(r"[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,199}")
+
+
+@dataclass(frozen=True, slots=True)
+class Toast:
+    """What the page says after a decision, and the undo it offers (item id, version)."""
+
+    message: str
+    undo: tuple[tuple[int, int], ...] = ()
+
+
+def _ids(value: str | None) -> list[int]:
+    return [int(part) for part in value.split(",")] if value and _ID_LIST.fullmatch(value) else []
+
+
+def _toast(
+    done: str | None, did: str | None, versions: str | None, failed: int, *, is_admin: bool
+) -> Toast | None:
+    ids = _ids(done)
+    if not ids or did not in _PAST:
         return None
-    verb = {
-        "approve": "approved",
-        "reject": "rejected",
-        "escalate": "escalated",
-        "label": "relabelled",
-        "reopen": "reopened",
-    }[str(did)]
-    return f"Item {done} {verb}."
+    verb = _PAST[str(did)]
+    message = f"Item {ids[0]} {verb}." if len(ids) == 1 else f"{len(ids)} items {verb}."
+    if failed:
+        message += (
+            f" {failed} {'was' if failed == 1 else 'were'} not: someone decided "
+            f"{'it' if failed == 1 else 'them'} first or {'it is' if failed == 1 else 'they are'}"
+            " no longer open."
+        )
+    seen = _ids(versions)
+    # Undo reopens what was just decided; an escalation only an admin may take back.
+    undoable = did in ("approve", "reject") or (did == "escalate" and is_admin)
+    if not undoable or len(seen) != len(ids):
+        return Toast(message)
+    return Toast(message, tuple(zip(ids, seen, strict=True)))
+
+
+def _undo_value(undo: Iterable[tuple[int, int]]) -> list[str]:
+    return [f"{item_id}:{version}" for item_id, version in undo]
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -531,6 +446,16 @@ def logout(
     return response
 
 
+def _thread_filter(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or not 0 < int(value) < 2**31:
+        return None
+    return int(value)
+
+
+def _search(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
 @router.get("/queues/{queue}")
 def queue_page(
     request: Request,
@@ -539,10 +464,15 @@ def queue_page(
     status: Annotated[str, Query(max_length=16)] = "open",
     order: Annotated[str, Query(max_length=16)] = "priority",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-    done: int | None = None,
+    q: Annotated[str | None, Query(max_length=review.SEARCH_MAX_CHARS)] = None,
+    author: Annotated[str | None, Query(max_length=review.SEARCH_MAX_CHARS)] = None,
+    thread: Annotated[str | None, Query(max_length=12)] = None,
+    done: Annotated[str | None, Query(max_length=2_200)] = None,
     did: Annotated[str | None, Query(max_length=16)] = None,
+    v: Annotated[str | None, Query(max_length=2_200)] = None,
+    failed: Annotated[int, Query(ge=0, le=review.BULK_MAX)] = 0,
 ) -> Response:
-    """One queue's items, most urgent first, a page at a time."""
+    """One queue's cases, most urgent first, a page at a time; search and thread filter."""
     who = _reviewer(request, services.engine)
     if who is None:
         return _to_login(request)
@@ -552,17 +482,37 @@ def queue_page(
         )
     wanted = _status_filter(status)
     chosen = ORDERS.get(order, "priority")
+    text, by_author, thread_id = _search(q), _search(author), _thread_filter(thread)
+    kept: dict[str, Any] = {"q": text, "author": by_author, "thread": thread_id}
     page = review.list_items(
         services.engine,
-        review.Filters(queue=queue, status=wanted),
+        review.Filters(
+            queue=queue, status=wanted, text=text, author=by_author, thread_id=thread_id
+        ),
         order=chosen,
         limit=PAGE_SIZE,
         cursor=cursor,
     )
     counts = review.open_count(services.engine)
-    flash = _flash(done, did)
-    if flash and wanted == "open" and counts.get(queue, 0) == 0:
-        flash += " No open items are left in this queue."
+    is_admin = who.key.role.allows(Role.admin)
+    toast = _toast(done, did, v, failed, is_admin=is_admin)
+    if toast and wanted == "open" and counts.get(queue, 0) == 0:
+        toast = Toast(toast.message + " No open items are left in this queue.", toast.undo)
+    threads = review.threads_with_open(services.engine)
+    chosen_thread = next((t for t in threads if t["thread_id"] == kept["thread"]), None)
+    if kept["thread"] is not None and chosen_thread is None:
+        chosen_thread = {"thread_id": kept["thread"], "title": None, "source": None, "open": 0}
+        threads = [chosen_thread, *threads]
+    rows = [
+        {
+            "it": it,
+            "excerpt": excerpt_segments(
+                it["comment"]["excerpt"], it["comment"]["excerpt_evidence"]
+            ),
+            "badge": _badge(it),
+        }
+        for it in page.items
+    ]
     return _page(
         "queue.html",
         me=who.key,
@@ -570,23 +520,46 @@ def queue_page(
         counts=counts,
         current_queue=queue,
         queue=queue,
+        queue_title=QUEUE_TITLES[queue],
         status=status,
         statuses=STATUS_FILTERS,
         order=chosen,
         orders=list(ORDERS),
         page=page,
+        rows=rows,
         first_page=cursor is None,
-        flash=flash,
+        toast=toast,
+        undo_value=_undo_value,
+        kept=kept,
+        threads=threads,
+        searching=any(value is not None for value in kept.values()),
         next_url=(
-            _queue_url(queue, status=status, order=chosen, cursor=page.next_cursor)
+            _queue_url(queue, status=status, order=chosen, cursor=page.next_cursor, **kept)
             if page.next_cursor
             else None
         ),
-        first_url=_queue_url(queue, status=status, order=chosen),
+        first_url=_queue_url(queue, status=status, order=chosen, **kept),
+        clear_url=_queue_url(queue, status=status, order=chosen),
         queue_url=_queue_url,
         item_url=_item_url,
-        is_admin=who.key.role.allows(Role.admin),
+        is_admin=is_admin,
+        reasons=services.settings.reasons,
+        uncertain=queue == "uncertain",
+        uncertain_words=uncertain_words,
     )
+
+
+def _badge(it: Mapping[str, Any]) -> dict[str, Any]:
+    """The list's big number: the probability of the head that put the case in this queue
+    (for a report, the highest of the case's flags), not its priority."""
+    head = it.get("head")
+    p = it.get("probability")
+    if p is None:
+        flagged = [r for r in it.get("reasons", []) if r.get("probability") is not None]
+        if flagged:
+            best = max(flagged, key=lambda r: r["probability"])
+            head, p = best.get("head"), best["probability"]
+    return {"head": head, "text": percent(p), "p": p}
 
 
 @router.get("/items/{item_id}")
@@ -594,15 +567,18 @@ def item_page(
     request: Request,
     services: ServicesDep,
     item_id: int,
+    queue: Annotated[str | None, Query(max_length=16)] = None,
     status: Annotated[str, Query(max_length=16)] = "open",
-    done: int | None = None,
+    done: Annotated[str | None, Query(max_length=2_200)] = None,
     did: Annotated[str | None, Query(max_length=16)] = None,
+    v: Annotated[str | None, Query(max_length=2_200)] = None,
 ) -> Response:
-    """One item: the comment with its evidence, scores, thread and history."""
+    """One case: the comment with its evidence, reasons, scores, thread, author and history."""
     who = _reviewer(request, services.engine)
     if who is None:
         return _to_login(request)
-    return _item_response(request, services, who, item_id, status, flash=_flash(done, did))
+    toast = _toast(done, did, v, 0, is_admin=who.key.role.allows(Role.admin))
+    return _item_response(request, services, who, item_id, status, queue, toast=toast)
 
 
 def _item_response(
@@ -611,55 +587,74 @@ def _item_response(
     who: Reviewer,
     item_id: int,
     status: str,
+    queue: str | None,
     *,
-    flash: str | None = None,
+    toast: Toast | None = None,
     problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     wanted = _status_filter(status)
     engine = services.engine
-    item = review.get_item(engine, item_id)
+    item = review.get_item(engine, item_id, queue=queue if queue in QUEUE_NAMES else None)
+    here = str(item["queue"])
     scores: Mapping[str, Any] = item["comment"].get("scores") or {}
-    place, total = review.position(engine, item_id, wanted)
-    previous_id = review.neighbour(engine, item_id, wanted, -1)
-    next_id = review.neighbour(engine, item_id, wanted, 1)
+    place, total = review.position(engine, item_id, here, wanted)
+    previous_id = review.neighbour(engine, item_id, here, wanted, -1)
+    next_id = review.neighbour(engine, item_id, here, wanted, 1)
     context = item["context"]
     is_admin = who.key.role.allows(Role.admin)
     # Decided items may be reopened; an escalated one only by an admin (as `decide` checks).
     can_decide = item["status"] in ("open", "approved", "rejected") or (
         item["status"] == "escalated" and is_admin
     )
+    topic = topic_of(item["thread"].get("title"), item["thread"].get("article_excerpt"))
     return _page(
         "item.html",
         status_code,
         me=who.key,
         csrf=who.csrf,
         counts=review.open_count(engine),
-        current_queue=item["queue"],
+        current_queue=here,
+        queue_title=QUEUE_TITLES[here],
         item=item,
         status=status,
         place=place,
         total=total,
-        previous_url=_item_url(previous_id, status=status) if previous_id else None,
-        next_url=_item_url(next_id, status=status) if next_id else None,
-        queue_url=_queue_url(item["queue"], status=status),
+        previous_url=_item_url(previous_id, queue=here, status=status) if previous_id else None,
+        next_url=_item_url(next_id, queue=here, status=status) if next_id else None,
+        queue_url=_queue_url(here, status=status),
+        item_url=_item_url,
+        author_url=(
+            _queue_url(here, status="all", author=item["comment"]["author"])
+            if item["comment"]["author"]
+            else None
+        ),
+        thread_url=_queue_url(here, status=status, thread=item["thread"]["thread_id"]),
         segments=evidence_segments(item["comment"]["text"], scores.get("evidence")),
         evidence=_evidence_lists(scores.get("evidence")),
         scores=scores,
         score_rows=score_rows(scores, services.model.thresholds, item["flags"]),
         stance_rows=label_rows(scores, "stance", STANCE_LABELS),
         reply_rows=label_rows(scores, "reply_stance", REPLY_LABELS),
+        stance_text=stance_words(scores.get("stance"), topic),
+        reply_text=reply_words(
+            scores.get("reply_stance"), to_article=item["comment"].get("parent_id") is None
+        ),
+        uncertain_text=uncertain_words(item["head"]) if here == "uncertain" else None,
         ancestors=context["ancestors"],
         siblings=context["siblings"],
         replies=context["replies"],
         thread_link=safe_link(item["thread"].get("url")),
-        flash=flash,
+        comment_link=safe_link(item["comment"].get("url")),
+        toast=toast,
+        undo_value=_undo_value,
         problem=problem,
         can_decide=can_decide,
         is_admin=is_admin,
         hate_targets=HATE_TARGETS,
         stance_labels=STANCE_LABELS,
         reply_labels=REPLY_LABELS,
+        reasons=services.settings.reasons,
     )
 
 
@@ -685,6 +680,11 @@ def _choice(value: str, name: str) -> bool | None:
     return _LABEL_CHOICES[value]
 
 
+def _reason(picked: str, other: str) -> str | None:
+    """The reason given: the one typed, else the one picked from the list."""
+    return other.strip() or picked.strip() or None
+
+
 @router.post("/items/{item_id}/decide")
 def decide_item(
     request: Request,
@@ -693,9 +693,11 @@ def decide_item(
     action: Annotated[str, Form(max_length=16)],
     item_version: Annotated[int, Form(ge=1)],
     csrf: Annotated[str, Form(max_length=100)] = "",
+    queue: Annotated[str, Form(max_length=16)] = "",
     status: Annotated[str, Form(max_length=16)] = "open",
     back: Annotated[str, Form(max_length=8)] = "item",
     reason: Annotated[str, Form(max_length=200)] = "",
+    reason_other: Annotated[str, Form(max_length=200)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
     hate: Annotated[str, Form(max_length=8)] = "",
     hate_target: Annotated[str, Form(max_length=32)] = "",
@@ -704,13 +706,14 @@ def decide_item(
     stance: Annotated[str, Form(max_length=32)] = "",
     reply_stance: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    """Record a decision, then show the next open item of the same queue."""
+    """Record a decision, then show the next open case of the same queue."""
     who = _reviewer(request, services.engine)
     if who is None:
         return _to_login(request)
     if _from_elsewhere(request) or not _same_token(csrf, who.csrf):
         return _forbidden(_CSRF_MESSAGE)
     wanted = _status_filter(status)
+    context = queue if queue in QUEUE_NAMES else None
     try:
         labels = review.Labels(
             hate=_choice(hate, "hate"),
@@ -727,8 +730,9 @@ def decide_item(
             item_version=item_version,
             key=who.key,
             labels=labels,
-            reason=reason.strip() or None,
+            reason=_reason(reason, reason_other),
             note=note.strip() or None,
+            queue=context,
         )
     except review.StaleDecision as exc:
         now = exc.current
@@ -738,7 +742,7 @@ def decide_item(
             "saved. Here is the item as it is now."
         )
         return _item_response(
-            request, services, who, item_id, status, problem=problem, status_code=409
+            request, services, who, item_id, status, context, problem=problem, status_code=409
         )
     except (review.DecisionRefused, review.NeedsAdmin, review.InvalidDecision) as exc:
         return _item_response(
@@ -747,19 +751,108 @@ def decide_item(
             who,
             item_id,
             status,
+            context,
             problem=f"Not saved: {exc.message}",
             status_code=exc.status_code,
         )
-    queue = review.get_item(services.engine, item_id)["queue"]
-    done = {"done": item_id, "did": decided["action"]}
+    here = context or str(review.get_item(services.engine, item_id)["queue"])
+    done = {"done": item_id, "did": decided["action"], "v": decided["item"]["version"]}
     if back == "list":
-        return RedirectResponse(_queue_url(queue, status=status, **done), status_code=303)
+        return RedirectResponse(_queue_url(here, status=status, **done), status_code=303)
     if decided["action"] in ("label", "reopen"):
         # The item is still to be worked: show it again with the change.
-        return RedirectResponse(_item_url(item_id, status=status, **done), status_code=303)
-    following = review.neighbour(services.engine, item_id, wanted, 1) or review.first_item(
-        services.engine, queue, wanted
+        return RedirectResponse(
+            _item_url(item_id, queue=here, status=status, **done), status_code=303
+        )
+    following = review.neighbour(services.engine, item_id, here, wanted, 1) or review.first_item(
+        services.engine, here, wanted
     )
     if following is None or following == item_id:
-        return RedirectResponse(_queue_url(queue, status=status, **done), status_code=303)
-    return RedirectResponse(_item_url(following, status=status, **done), status_code=303)
+        return RedirectResponse(_queue_url(here, status=status, **done), status_code=303)
+    return RedirectResponse(
+        _item_url(following, queue=here, status=status, **done), status_code=303
+    )
+
+
+_SEEN = re.compile(r"([1-9][0-9]{0,9}):([1-9][0-9]{0,9})")
+
+
+def _seen(values: Iterable[str]) -> list[review.Seen]:
+    out: list[review.Seen] = []
+    for value in values:
+        match = _SEEN.fullmatch(value)
+        if match is None:
+            raise review.InvalidDecision(
+                f"item must be ITEM:VERSION, not {value[:40]!r}", field="item"
+            )
+        out.append(review.Seen(int(match.group(1)), int(match.group(2))))
+    return out
+
+
+@router.post("/bulk")
+def bulk_decide(
+    request: Request,
+    services: ServicesDep,
+    action: Annotated[str, Form(max_length=16)],
+    item: Annotated[list[str], Form(max_length=review.BULK_MAX)] = [],  # noqa: B006
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    queue: Annotated[str, Form(max_length=16)] = "hate",
+    status: Annotated[str, Form(max_length=16)] = "open",
+    order: Annotated[str, Form(max_length=16)] = "priority",
+    q: Annotated[str, Form(max_length=review.SEARCH_MAX_CHARS)] = "",
+    author: Annotated[str, Form(max_length=review.SEARCH_MAX_CHARS)] = "",
+    thread: Annotated[str, Form(max_length=12)] = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+    reason_other: Annotated[str, Form(max_length=200)] = "",
+    confirmed: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Approve or reject a selection (after a confirmation page), or undo one (reopen)."""
+    who = _reviewer(request, services.engine)
+    if who is None:
+        return _to_login(request)
+    if _from_elsewhere(request) or not _same_token(csrf, who.csrf):
+        return _forbidden(_CSRF_MESSAGE)
+    here = queue if queue in QUEUE_NAMES else "hate"
+    _status_filter(status)
+    kept: dict[str, Any] = {
+        "q": _search(q),
+        "author": _search(author),
+        "thread": _thread_filter(thread),
+    }
+    back = {"status": status, "order": ORDERS.get(order, "priority"), **kept}
+    if not item:
+        return RedirectResponse(_queue_url(here, **back), status_code=303)
+    seen = _seen(item)
+    if action in ("approve", "reject") and confirmed != "yes":
+        cases = review.cases(services.engine, [s.item_id for s in seen], queue=here)
+        return _page(
+            "bulk.html",
+            me=who.key,
+            csrf=who.csrf,
+            counts=review.open_count(services.engine),
+            current_queue=here,
+            action=action,
+            verb={"approve": "Approve", "reject": "Reject"}[action],
+            cases=cases,
+            seen=[f"{s.item_id}:{s.item_version}" for s in seen],
+            queue=here,
+            back=back,
+            reason=_reason(reason, reason_other) or "",
+            cancel_url=_queue_url(here, **back),
+        )
+    results = review.decide_many(
+        services.engine,
+        seen,
+        action=action,
+        key=who.key,
+        reason=_reason(reason, reason_other),
+        queue=here,
+    )
+    made = [r for r in results if r["ok"]]
+    done = ",".join(str(r["item_id"]) for r in made)
+    versions = ",".join(str(r["decision"]["item"]["version"]) for r in made)
+    failed = len(results) - len(made)
+    target = _queue_url(
+        here, **back, done=done or None, did=action, v=versions or None, failed=failed or None
+    )
+    return RedirectResponse(target, status_code=303)
