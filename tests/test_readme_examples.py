@@ -435,10 +435,22 @@ def check_queue_items_post(ran: Ran) -> None:
     assert {"toxic", "reported"} <= set(summary["by_queue"]), summary
 
 
+def check_bulk_decision(ran: Ran) -> None:
+    seen = json.loads(ran.env["SEEN"])
+    assert len(seen) == 2
+    [answer] = json_values(ran.stdout)
+    assert (answer["decided"], answer["refused"]) == (2, 0), answer
+    assert [r["item_id"] for r in answer["results"]] == [s["item_id"] for s in seen]
+    assert all(r["ok"] for r in answer["results"])
+
+
 def check_queue_export_api(ran: Ran) -> None:
     rows = [json.loads(line) for line in ran.stdout.splitlines()]
-    [row] = [row for row in rows if row["action"] == "reject"]
-    assert (row["hate"], row["hate_target"], row["queue"]) == (1, "jewish", "hate"), row
+    assert {row["schema"] for row in rows} == {"threadguard.feedback/1"}
+    [hate] = [row for row in rows if row["queue"] == "hate"]
+    assert (hate["action"], hate["hate"], hate["hate_target"]) == ("reject", 1, "jewish"), hate
+    toxic = [row for row in rows if row["queue"] == "toxic"]
+    assert len(toxic) == 2 and all(row["toxic"] == 1 for row in toxic), toxic
 
 
 def check_queue_export_cli(ran: Ran) -> None:
@@ -475,6 +487,7 @@ CHECKS: dict[str, Callable[[Ran], None]] = {
     "queue-api": check_queue_api,
     "stale-decision": check_stale_decision,
     "queue-items-post": check_queue_items_post,
+    "bulk-decision": check_bulk_decision,
     "queue-export-api": check_queue_export_api,
     "queue-export-cli": check_queue_export_cli,
 }
