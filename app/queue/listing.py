@@ -276,11 +276,13 @@ def check_filters(filters: Filters) -> None:
             raise InvalidFilter(
                 f"{name} must be one of {', '.join(values)}, not {value!r}", field=name
             )
-    for name, value in (("text", filters.text), ("author", filters.author)):
+    for name, value in (("q", filters.text), ("author", filters.author)):
         if value is None:
             continue
         if not value.strip():
             raise InvalidFilter(f"{name} must not be blank", field=name)
+        if "\x00" in value:
+            raise InvalidFilter(f"{name} must not contain NUL characters", field=name)
         if len(value) > SEARCH_MAX_CHARS:
             raise InvalidFilter(
                 f"{name} is {len(value)} characters, at most {SEARCH_MAX_CHARS} are allowed",

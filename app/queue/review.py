@@ -549,10 +549,11 @@ def decide_many(
 
     Only approve, reject and reopen (the undo of a bulk decision) are bulk actions. Each
     result is `{"item_id", "ok": true, "decision"}` or `{"item_id", "ok": false, "error",
-    "message"}` (and `current` for a stale one), in the order given.
+    "message"}` (and `current` for a stale one), in the order given; a case named again is
+    not decided again (`duplicate_item`).
 
     Raises:
-        InvalidDecision: another action, no cases, more than `BULK_MAX`, or a case twice.
+        InvalidDecision: another action, no cases, or more than `BULK_MAX`.
         DatabaseError: the database cannot be reached.
     """
     if action not in ("approve", "reject", "reopen"):
@@ -565,11 +566,20 @@ def decide_many(
         raise InvalidDecision(
             f"a bulk decision names at most {BULK_MAX} items, not {len(seen)}", field="items"
         )
-    ids = [s.item_id for s in seen]
-    if len(set(ids)) != len(ids):
-        raise InvalidDecision("a bulk decision names an item twice", field="items")
     out: list[dict[str, Any]] = []
+    named: set[int] = set()
     for one in seen:
+        if one.item_id in named:
+            out.append(
+                {
+                    "item_id": one.item_id,
+                    "ok": False,
+                    "error": "duplicate_item",
+                    "message": f"item {one.item_id} is named more than once; it is decided once",
+                }
+            )
+            continue
+        named.add(one.item_id)
         try:
             made = decide(
                 engine,

@@ -47,11 +47,15 @@ from app.queue.ingest import (
     ingest_comments,
 )
 from app.queue.review import (
+    BULK_MAX,
     CURSOR_PATTERN,
     MAX_PAGE,
+    SEARCH_MAX_CHARS,
     Filters,
     Labels,
+    Seen,
     decide,
+    decide_many,
     export_feedback,
     get_item,
     history,
@@ -296,6 +300,53 @@ class DecisionIn(BaseModel):
     labels: LabelsIn | None = None
     reason: Text | None = Field(default=None, max_length=200)
     note: Text | None = Field(default=None, max_length=2_000)
+    queue: Literal[QUEUE_NAMES] | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="The queue you decided it from: reject confirms that reason's head "
+        "(approve clears every flag of the case). Left out: the case's most urgent reason. "
+        "A queue the case is not in is 422.",
+    )
+
+
+class SeenIn(BaseModel):
+    """One case of a bulk decision, at the version you saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: int = Field(ge=1, le=2**31 - 1)
+    item_version: int = Field(ge=1, le=2**31 - 1)
+
+
+class BulkDecisionIn(BaseModel):
+    """One decision on each of several cases (the review page's bulk approve/reject)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "reject",
+                    "items": [
+                        {"item_id": 3, "item_version": 1},
+                        {"item_id": 4, "item_version": 1},
+                    ],
+                    "reason": "Spam",
+                }
+            ]
+        },
+    )
+
+    action: Literal["approve", "reject", "reopen"] = Field(
+        description="approve, reject, or reopen (the undo of a bulk decision)."
+    )
+    items: list[SeenIn] = Field(min_length=1, max_length=BULK_MAX)
+    reason: Text | None = Field(default=None, max_length=200)
+    note: Text | None = Field(default=None, max_length=2_000)
+    queue: Literal[QUEUE_NAMES] | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="The queue the selection was made in (what a reject confirms, for the "
+        "cases that are in it).",
+    )
 
 
 def _check_texts(body: QueueItemsIn, settings: Settings, engine: Any) -> None:
@@ -462,6 +513,20 @@ def get_items(
     ] = None,
     min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     thread_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    q: Annotated[
+        Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})] | None,
+        Query(
+            max_length=SEARCH_MAX_CHARS,
+            description="Only comments whose text contains this (case-insensitive).",
+        ),
+    ] = None,
+    author: Annotated[
+        Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})] | None,
+        Query(
+            max_length=SEARCH_MAX_CHARS,
+            description="Only comments by this author (the name as pages show it, any case).",
+        ),
+    ] = None,
     since: Annotated[
         FilterTime | None, Query(description="Queued at or after (RFC 3339, with a zone).")
     ] = None,
@@ -489,6 +554,8 @@ def get_items(
         thread_id=thread_id,
         since=since,
         until=until,
+        text=q,
+        author=author,
     )
     page = list_items(services.engine, filters, order=order, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
@@ -529,9 +596,37 @@ def post_decision(
         labels=labels,
         reason=body.reason,
         note=body.note,
+        queue=body.queue,
     )
     services.metrics.observe_decision(body.action)
     return made
+
+
+@router.post("/v1/queue/decisions", responses=error_responses(400, 401, 403, 422, 503))
+def post_decisions(
+    body: BulkDecisionIn, services: ServicesDep, caller: ModeratorDep
+) -> dict[str, Any]:
+    """Decide several cases at once, each on its own: one decided meanwhile by someone else
+    is reported (`ok: false`, with `current` for a stale one) and the rest still go through."""
+    key: ApiKey | None = caller.key
+    assert key is not None  # a moderator is never anonymous
+    results = decide_many(
+        services.engine,
+        [Seen(one.item_id, one.item_version) for one in body.items],
+        action=body.action,
+        key=key,
+        reason=body.reason,
+        note=body.note,
+        queue=body.queue,
+    )
+    for result in results:
+        if result["ok"]:
+            services.metrics.observe_decision(body.action)
+    return {
+        "decided": sum(1 for r in results if r["ok"]),
+        "refused": sum(1 for r in results if not r["ok"]),
+        "results": results,
+    }
 
 
 @router.get("/v1/queue/stats", responses=error_responses(401, 403, 503))
