@@ -27,7 +27,9 @@ from typing import Any
 
 from app.batch.spec import BatchJob, ResumeError
 
-VERSION = 1
+# 2: the id column found without --id-column; a version 1 checkpoint's output may have
+# another first column, so it is not continued.
+VERSION = 2
 HEAD_BYTES = 1024 * 1024
 
 
@@ -113,7 +115,11 @@ def load(path: Path) -> Checkpoint:
     except TypeError as exc:
         raise ResumeError(f"the checkpoint {path} is not one this threadguard wrote") from exc
     if checkpoint.version != VERSION:
-        raise ResumeError(f"the checkpoint {path} has version {checkpoint.version}, not {VERSION}")
+        raise ResumeError(
+            f"the checkpoint {path} has version {checkpoint.version}, not {VERSION}: an "
+            "earlier threadguard wrote it, with other output columns; run again without "
+            "--resume to start over"
+        )
     return checkpoint
 
 

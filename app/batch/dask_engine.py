@@ -215,6 +215,7 @@ def run_dask(
     version_dir, digest = checked.path, checked.digest
     assert digest is not None  # load_current refuses a CURRENT without one
     layout = plan(job, blocksize)
+    columns = layout.columns  # with the id column the input has, if none was given
     if not job.writes_stdout:
         stale = checkpoints.checkpoint_path(job.output)
         if stale.exists():
@@ -222,28 +223,28 @@ def run_dask(
             stale.unlink()
     with dask.config.set({"dataframe.convert-string": False}):
         raw = dd.from_map(  # type: ignore[no-untyped-call]
-            read_partition, layout.parts, meta=_raw_meta(job.columns)
+            read_partition, layout.parts, meta=_raw_meta(columns)
         )
         scored = raw.map_partitions(
             score_partition,
             str(version_dir),
             digest,
-            job.columns,
+            columns,
             job.chunk_size,
             EVIDENCE_TOP if job.evidence else 0,
-            meta=_scored_meta(job.columns),
+            meta=_scored_meta(columns),
         )
         tasks = scored.to_delayed() if layout.parts else []
     writer = open_writer(
         job.output_format,
         stdout if job.writes_stdout else job.output,
-        job.columns.id_output,
-        id_integer=job.columns.id is None or layout.id_integer,
+        columns.id_output,
+        id_integer=columns.id is None or layout.id_integer,
     )
     output = BatchOutput(
         writer,
         ErrorLog(job.errors_file, resume_at=None, warn=warn),
-        id_name=job.columns.id_output,
+        id_name=columns.id_output,
         on_error=job.on_error,
     )
     rows = 0
@@ -256,7 +257,7 @@ def run_dask(
             # closing(): on a bad row, cancel the partitions in flight before the client goes.
             with closing(_in_order(client, tasks, window)) as results:
                 for index, packed in results:
-                    chunk = unpack(packed).shifted(rows, ids_are_rows=job.columns.id is None)
+                    chunk = unpack(packed).shifted(rows, ids_are_rows=columns.id is None)
                     output.accept(chunk)
                     output.commit()
                     rows += chunk.size

@@ -75,11 +75,12 @@ def run_local(
     skip = previous.rows_done if previous else 0
     reader = open_reader(job, stdin, skip_rows=skip)
     try:
+        columns = reader.columns  # with the id column the input has, if none was given
         writer = open_writer(
             job.output_format,
             job.output if to_file else stdout,
-            job.columns.id_output,
-            id_integer=job.columns.id is None or reader.id_integer,
+            columns.id_output,
+            id_integer=columns.id is None or reader.id_integer,
             resume_at=previous.output_position if previous else None,
         )
         errors = ErrorLog(
@@ -87,7 +88,7 @@ def run_local(
             resume_at=previous.errors_position if previous else None,
             warn=warn,
         )
-        output = BatchOutput(writer, errors, id_name=job.columns.id_output, on_error=job.on_error)
+        output = BatchOutput(writer, errors, id_name=columns.id_output, on_error=job.on_error)
         done = skip
         scored_before = previous.scored if previous else 0
         skipped_before = previous.skipped if previous else 0
@@ -117,7 +118,7 @@ def run_local(
         reporter.start(total=reader.total, position=reader.position(), rows_before=skip)
         try:
             for chunk in reader:
-                scored = score_chunk(model, chunk, job.columns, evidence_top=evidence_top)
+                scored = score_chunk(model, chunk, columns, evidence_top=evidence_top)
                 output.accept(scored)
                 done = scored.end
                 if state_path is not None:

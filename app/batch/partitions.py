@@ -39,6 +39,7 @@ from app.batch.readers import (
     parquet_columns,
     parse_jsonl_line,
     read_line,
+    with_found_id,
 )
 from app.batch.rows import RawChunk
 from app.batch.spec import BatchError, BatchJob, Columns, Format
@@ -65,9 +66,13 @@ class Part:
 
 @dataclass(frozen=True)
 class Plan:
+    """The partitions, and the columns every one of them reads (the id column found in the
+    input when the run named none, as the local readers find it)."""
+
     parts: list[Part]
     total: int
     id_integer: bool
+    columns: Columns
 
 
 def plan(job: BatchJob, blocksize: int) -> Plan:
@@ -114,7 +119,9 @@ def _plan_csv(path: Path, columns: Columns, blocksize: int) -> Plan:
         raise BatchError(f"{path} is empty: a CSV input needs a header row") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BatchError(f"{path} is not valid CSV: {exc}") from exc
-    check_columns([str(c) for c in header.columns], columns, str(path))
+    names = [str(c) for c in header.columns]
+    check_columns(names, columns, str(path))
+    columns = with_found_id(columns, names)
     size = path.stat().st_size
     boundaries = csv_row_boundaries(path, blocksize)
     header_end = boundaries[0] if boundaries else size
@@ -126,7 +133,7 @@ def _plan_csv(path: Path, columns: Columns, blocksize: int) -> Plan:
         for a, b in zip(edges, edges[1:], strict=False)
         if b > a
     ]
-    return Plan(parts, size - header_end, id_integer=False)
+    return Plan(parts, size - header_end, id_integer=False, columns=columns)
 
 
 def csv_row_boundaries(path: Path, blocksize: int) -> list[int]:
@@ -163,7 +170,7 @@ def csv_row_boundaries(path: Path, blocksize: int) -> list[int]:
 def _plan_jsonl(path: Path, columns: Columns, blocksize: int) -> Plan:
     size = path.stat().st_size
     with path.open("rb") as handle:
-        _check_jsonl(handle, columns, str(path))
+        columns = _check_jsonl(handle, columns, str(path))
         edges = [0]
         while edges[-1] + blocksize < size:
             handle.seek(edges[-1] + blocksize)
@@ -178,11 +185,12 @@ def _plan_jsonl(path: Path, columns: Columns, blocksize: int) -> Plan:
         for a, b in zip(edges, edges[1:], strict=False)
         if b > a
     ]
-    return Plan(parts, size, id_integer=False)
+    return Plan(parts, size, id_integer=False, columns=columns)
 
 
-def _check_jsonl(handle: Any, columns: Columns, where: str) -> None:
-    """The local reader's checks: an empty file, and the first record's columns."""
+def _check_jsonl(handle: Any, columns: Columns, where: str) -> Columns:
+    """The local reader's checks: an empty file, and the first record's columns; the
+    columns with the id column that record has."""
     seen_line = False
     while True:
         line, cut = read_line(handle)
@@ -195,9 +203,10 @@ def _check_jsonl(handle: Any, columns: Columns, where: str) -> None:
         record, _ = parse_jsonl_line(line)
         if record is not None:
             check_first_record(record, columns, where)
-            return
+            return with_found_id(columns, list(record))
     if not seen_line:
         raise BatchError(f"{where} is empty: it has no JSON lines")
+    return columns
 
 
 def _plan_parquet(path: Path, columns: Columns, blocksize: int) -> Plan:
@@ -205,7 +214,9 @@ def _plan_parquet(path: Path, columns: Columns, blocksize: int) -> Plan:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise BatchError(f"{path} is not a Parquet file ({exc})") from exc
-    check_columns(parquet_columns(parquet), columns, str(path))
+    names = parquet_columns(parquet)
+    check_columns(names, columns, str(path))
+    columns = with_found_id(columns, names)
     rows = parquet.metadata.num_rows
     size = max(1, path.stat().st_size)
     per_part = max(1, math.ceil(rows * blocksize / size))
@@ -216,7 +227,7 @@ def _plan_parquet(path: Path, columns: Columns, blocksize: int) -> Plan:
     id_integer = columns.id is not None and is_integer_type(
         parquet.schema_arrow.field(columns.id).type
     )
-    return Plan(parts, rows, id_integer=id_integer)
+    return Plan(parts, rows, id_integer=id_integer, columns=columns)
 
 
 def _read_parquet_rows(part: Part) -> RawChunk:

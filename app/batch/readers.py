@@ -9,6 +9,11 @@ row reads the same, and is numbered the same, whichever engine scores it.
 
 Row numbers are 0-based over data rows: a CSV's header is not a row, and neither is a
 blank line of a JSONL file.
+
+Without `--id-column`, the id column is the input's first column of one of the names the
+thread parsers also find by themselves (`id`, `comment_id`, ...; see `with_found_id`): from
+the CSV header, the Parquet schema, or the keys of a JSONL file's first JSON object. A
+reader's `columns` are the run's columns with that id filled in.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -27,6 +33,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
 from app.batch.rows import RawChunk
 from app.batch.spec import BatchError, BatchJob, Columns, Format, MissingColumnError
+from app.threads.options import CANDIDATES, normalise_name
 
 # Every CSV value is read as text exactly as written: "NA", "null" or "" are comments too,
 # and an id like "007" keeps its zeros.
@@ -44,6 +51,8 @@ SPOOL_BLOCK = 1024 * 1024
 class ChunkReader(Protocol):
     """What the local engine needs from a reader."""
 
+    columns: Columns
+    """The run's columns, with the id column found in the input if none was given."""
     total: int | None
     """Progress units in the whole input (bytes, or rows for Parquet); None if unknown."""
     id_integer: bool
@@ -102,6 +111,28 @@ def check_columns(available: list[str], columns: Columns, where: str) -> None:
             )
 
 
+def with_found_id(columns: Columns, available: Iterable[str]) -> Columns:
+    """`columns` with an id column, when none was given and the input has a usual one.
+
+    The names and the matching are the thread parsers' (`app.threads.options.CANDIDATES`,
+    regardless of case, `_`, `-` and spaces), so a file that `threadguard parse` reads with
+    its ids keeps them here too, in the output and in the errors file. A column already
+    read as the text, parent or topic is not taken.
+    """
+    if columns.id is not None:
+        return columns
+    taken = {columns.text, columns.parent, columns.topic}
+    by_norm: dict[str, str] = {}
+    for name in available:
+        if name not in taken:
+            by_norm.setdefault(normalise_name(name), name)
+    for candidate in CANDIDATES["id"]:
+        found = by_norm.get(normalise_name(candidate))
+        if found is not None:
+            return replace(columns, id=found)
+    return columns
+
+
 def chunk_from_columns(
     start: int,
     values: dict[str, list[Any]],
@@ -157,7 +188,7 @@ class CsvReader:
     def __init__(self, handle: IO[bytes], job: BatchJob, skip_rows: int, *, owned: bool) -> None:
         self._handle = handle
         self._owned = owned
-        self._columns = job.columns
+        self.columns = job.columns
         self._skip = skip_rows
         self._where = _describe(job)
         self.total = _size(handle)
@@ -169,7 +200,9 @@ class CsvReader:
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise self._malformed(exc) from exc
         if first is not None:
-            check_columns([str(c) for c in first.columns], job.columns, self._where)
+            names = [str(c) for c in first.columns]
+            check_columns(names, job.columns, self._where)
+            self.columns = with_found_id(job.columns, names)
         self._first: pd.DataFrame | None = first
 
     def position(self) -> int | None:
@@ -183,7 +216,7 @@ class CsvReader:
                 return
             size = len(frame)
             if start + size > self._skip:
-                chunk = csv_frame_chunk(start, frame, self._columns)
+                chunk = csv_frame_chunk(start, frame, self.columns)
                 yield chunk if start >= self._skip else chunk.window(self._skip - start)
             start += size
 
@@ -242,20 +275,31 @@ class JsonlRows:
     """Turns JSONL lines into chunk columns; remembers whether the text column was checked.
 
     The columns of a JSONL file are the keys of its records, which may differ from line to
-    line. The first JSON object decides whether the text (and id) column exists at all;
-    later records without them are bad rows.
+    line. The first JSON object decides whether the text (and id) column exists at all,
+    and which id column is read when none was given; later records without them are bad
+    rows (or rows without an id). `columns` are final once `checked`.
     """
 
     def __init__(self, columns: Columns, where: str, *, checked: bool = False) -> None:
-        self._columns = columns
+        self.columns = columns
         self._where = where
         self.checked = checked
         self._reset()
 
     def _reset(self) -> None:
-        self._values: dict[str, list[Any]] = {name: [] for name in self._columns.wanted}
+        self._values: dict[str, list[Any]] = {name: [] for name in self.columns.wanted}
         self._broken: dict[int, str] = {}
         self._size = 0
+
+    def check(self, record: dict[str, Any]) -> None:
+        """Take `record` as the file's first JSON object: check it, find the id column."""
+        check_first_record(record, self.columns, self._where)
+        found = with_found_id(self.columns, list(record))
+        if found.id is not None and found.id not in self._values:
+            # The rows already added are lines that held no JSON object: no id either.
+            self._values[found.id] = [None] * self._size
+        self.columns = found
+        self.checked = True
 
     def add(self, line: bytes, cut: bool) -> None:
         """Add the row of one non-blank line (or of a line cut for length)."""
@@ -264,8 +308,7 @@ class JsonlRows:
         if not cut:
             record, problem = parse_jsonl_line(line)
         if record is not None and not self.checked:
-            check_first_record(record, self._columns, self._where)
-            self.checked = True
+            self.check(record)
         for name, values in self._values.items():
             values.append(record.get(name) if record is not None else None)
         if problem is not None:
@@ -278,7 +321,7 @@ class JsonlRows:
 
     def take(self, start: int) -> RawChunk:
         """The rows added since the last take, as a chunk starting at row `start`."""
-        chunk = chunk_from_columns(start, self._values, self._columns, self._broken)
+        chunk = chunk_from_columns(start, self._values, self.columns, self._broken)
         self._reset()
         return chunk
 
@@ -309,13 +352,13 @@ class JsonlReader:
         self._chunk_size = job.chunk_size
         self._skip = skip_rows
         self.total = _size(handle)
-        # A resumed run already checked the columns, and the first record may lie in the
-        # rows it skips without parsing.
-        self._rows = JsonlRows(job.columns, _describe(job), checked=skip_rows > 0)
+        self._rows = JsonlRows(job.columns, _describe(job))
         self._start = self._skip_rows()
         self._first = self._read_chunk()
         if self._first is None and not self._rows.checked and self._start == 0:
             raise BatchError(f"{_describe(job)} is empty: it has no JSON lines")
+        # The writer is opened with these: they must not change after the first chunk.
+        self.columns = self._rows.columns
 
     def _skip_rows(self) -> int:
         done = 0
@@ -324,11 +367,22 @@ class JsonlReader:
             if not line and not cut:
                 break
             if cut or not is_blank(line):
+                if not cut and not self._rows.checked:
+                    # A resumed run reads its id column from the same first record as the
+                    # interrupted run did; lines after it are only counted.
+                    record, _ = parse_jsonl_line(line)
+                    if record is not None:
+                        self._rows.check(record)
                 done += 1
         return done
 
+    def _finding_id(self) -> bool:
+        """Whether the first chunk must grow to reach the first JSON object, which decides
+        the id column (every row before it is a line that holds none, a bad row)."""
+        return not self._rows.checked and self._rows.columns.id is None
+
     def _read_chunk(self) -> RawChunk | None:
-        while self._rows.size < self._chunk_size:
+        while self._rows.size < self._chunk_size or self._finding_id():
             line, cut = read_line(self._handle)
             if not line and not cut:
                 break
@@ -367,7 +421,7 @@ class ParquetReader:
     """Record batches of the configured columns only; progress counts rows."""
 
     def __init__(self, source: Path | IO[bytes], job: BatchJob, skip_rows: int) -> None:
-        self._columns = job.columns
+        self.columns = job.columns
         self._chunk_size = job.chunk_size
         self._skip = skip_rows
         where = _describe(job)
@@ -383,10 +437,12 @@ class ParquetReader:
         except (pa.ArrowException, OSError) as exc:
             self.close()
             raise BatchError(f"{where} is not a Parquet file ({exc})") from exc
-        check_columns(parquet_columns(self._file), job.columns, where)
+        names = parquet_columns(self._file)
+        check_columns(names, job.columns, where)
+        self.columns = with_found_id(job.columns, names)
         schema = self._file.schema_arrow
-        self.id_integer = job.columns.id is not None and is_integer_type(
-            schema.field(job.columns.id).type
+        self.id_integer = self.columns.id is not None and is_integer_type(
+            schema.field(self.columns.id).type
         )
         self.total: int | None = self._file.metadata.num_rows
         self._done = skip_rows
@@ -397,12 +453,12 @@ class ParquetReader:
     def __iter__(self) -> Iterator[RawChunk]:
         start = 0
         for batch in self._file.iter_batches(
-            batch_size=self._chunk_size, columns=self._columns.wanted
+            batch_size=self._chunk_size, columns=self.columns.wanted
         ):
             size = batch.num_rows
             if start + size > self._skip:
-                values = {name: batch.column(name).to_pylist() for name in self._columns.wanted}
-                chunk = chunk_from_columns(start, values, self._columns)
+                values = {name: batch.column(name).to_pylist() for name in self.columns.wanted}
+                chunk = chunk_from_columns(start, values, self.columns)
                 yield chunk if start >= self._skip else chunk.window(self._skip - start)
             start += size
             self._done = max(start, self._skip)

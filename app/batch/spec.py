@@ -64,7 +64,11 @@ class ResumeError(BatchError):
 
 @dataclass(frozen=True)
 class Columns:
-    """The input columns a run reads; only `text` is required."""
+    """The input columns a run reads; only `text` is required.
+
+    A run given no id column reads one of the usual names when the input has it (see
+    `app.batch.readers.with_found_id`); the readers hand on the columns with it filled in.
+    """
 
     text: str = "text"
     id: str | None = None

@@ -26,6 +26,7 @@ from app.batch.spec import (
 )
 from app.commands import announce_model, reports_errors
 from app.text import plural
+from app.threads.options import CANDIDATES
 
 if TYPE_CHECKING:
     from app.batch.local import Summary
@@ -88,8 +89,9 @@ def score_command(
         str | None,
         typer.Option(
             "--id-column",
-            help="A column identifying each row, copied to the output (default: the 0-based "
-            "row number, in a 'row' column).",
+            help="A column identifying each row, copied to the output and the errors file "
+            f"(default: the first of {', '.join(CANDIDATES['id'])} the input has, else the "
+            "0-based row number, in a 'row' column).",
             rich_help_panel=INPUT_COLUMNS_PANEL,
         ),
     ] = None,

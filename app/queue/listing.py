@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from app.errors import AppError
 from app.labels import HATE_TARGETS
+from app.queue.excerpt import excerpt, excerpt_windows
 from app.queue.store import (
     ITEM_STATUSES,
     QUEUE_NAMES,
@@ -34,10 +35,7 @@ BINARY_HEADS: Final = ("hate", "toxic", "conspiracy")
 Order = Literal["priority", "newest", "oldest"]
 # The longest search string: a LIKE over comment text costs a scan, so keep it a phrase.
 SEARCH_MAX_CHARS: Final = 200
-# How much of a comment the list shows: whole sentences with evidence, up to about this.
-EXCERPT_CHARS: Final = 360
 PREVIEW_CHARS: Final = 280
-AUTHOR_RECENT: Final = 10
 OPEN_COUNT_CAP: Final = 1_000
 
 
@@ -78,152 +76,6 @@ class Page:
 
     items: list[dict[str, Any]]
     next_cursor: str | None
-
-
-# --- the excerpt: the sentences a decision needs ------------------------------------------
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.start() > start:
-            out.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        out.append((start, len(text)))
-    return out or [(0, len(text))]
-
-
-def _spans(evidence: Any, heads: Sequence[str], length: int) -> list[tuple[int, int, float]]:
-    out: list[tuple[int, int, float]] = []
-    if not isinstance(evidence, Mapping):
-        return out
-    for head in heads:
-        entries = evidence.get(head)
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            if not isinstance(entry, Mapping):
-                continue
-            start, end, weight = entry.get("start"), entry.get("end"), entry.get("weight", 0.0)
-            if isinstance(start, bool) or not isinstance(start, int) or not isinstance(end, int):
-                continue
-            if 0 <= start < end <= length:
-                out.append((start, end, float(weight) if isinstance(weight, int | float) else 0.0))
-    return out
-
-
-def excerpt_windows(
-    text: str, evidence: Any, heads: Sequence[str], limit: int = EXCERPT_CHARS
-) -> list[tuple[int, int]]:
-    """The parts of `text` a list shows: whole sentences holding evidence for `heads`.
-
-    Sentences are taken by their strongest evidence word until about `limit` characters,
-    then shown in text order; a sentence longer than the limit is cut around its strongest
-    word. With no evidence the text's opening is shown. Offsets index `text`.
-    """
-    if len(text) <= limit:
-        return [(0, len(text))]
-    spans = _spans(evidence, heads, len(text)) or _spans(evidence, BINARY_HEADS, len(text))
-    if not spans:
-        return [(0, _cut_at_word(text, 0, limit))]
-    sentences = _sentences(text)
-    weight_of: dict[tuple[int, int], tuple[float, int]] = {}
-    for start, _end, weight in spans:
-        for sentence in sentences:
-            if sentence[0] <= start < sentence[1]:
-                best = weight_of.get(sentence, (-1.0, start))
-                if weight > best[0]:
-                    weight_of[sentence] = (weight, start)
-                break
-    chosen: list[tuple[int, int]] = []
-    used = 0
-    for sentence, (_, strongest) in sorted(weight_of.items(), key=lambda kv: -kv[1][0]):
-        size = sentence[1] - sentence[0]
-        if used + size <= limit:
-            chosen.append(sentence)
-            used += size
-        elif not chosen:
-            # One long sentence: a window of `limit` characters around its strongest word.
-            left = max(sentence[0], min(strongest - limit // 3, sentence[1] - limit))
-            left = _start_at_word(text, left, sentence[0])
-            chosen.append((left, _cut_at_word(text, left, limit, sentence[1])))
-            break
-        if used >= limit:
-            break
-    return sorted(chosen)
-
-
-def _start_at_word(text: str, start: int, floor: int) -> int:
-    if start <= floor:
-        return floor
-    space = text.find(" ", start)
-    return start if space < 0 or space - start > 20 else space + 1
-
-
-def _cut_at_word(text: str, start: int, limit: int, ceiling: int | None = None) -> int:
-    end = min(start + limit, len(text) if ceiling is None else ceiling)
-    if end >= len(text) or (ceiling is not None and end >= ceiling):
-        return end
-    space = text.rfind(" ", start, end)
-    return space if space > start + limit // 2 else end
-
-
-def excerpt_text(text: str, windows: Sequence[tuple[int, int]]) -> str:
-    """The windows joined with "…" where text was left out."""
-    return excerpt(text, windows, None, ())[0]
-
-
-def excerpt(
-    text: str, windows: Sequence[tuple[int, int]], evidence: Any, heads: Sequence[str]
-) -> tuple[str, list[dict[str, Any]]]:
-    """The windows joined with "…" where text was left out, and the evidence words of
-    `heads` inside them as offsets into that string (`start`, `end`, `head`, `weight`)."""
-    spans = [
-        (start, end, head, weight)
-        for head in heads
-        for start, end, weight in _spans(evidence, (head,), len(text))
-    ]
-    parts: list[str] = []
-    marks: list[dict[str, Any]] = []
-    length = 0
-    position = 0
-
-    def add(piece: str) -> None:
-        nonlocal length
-        if parts:
-            parts.append(" ")
-            length += 1
-        parts.append(piece)
-        length += len(piece)
-
-    for start, end in windows:
-        if start > position:
-            add("…")
-        # Strip the window's outer spaces without moving offsets inside it.
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        add(text[start:end])
-        base = length - (end - start)
-        for s_start, s_end, head, weight in spans:
-            if start <= s_start and s_end <= end:
-                marks.append(
-                    {
-                        "start": base + s_start - start,
-                        "end": base + s_end - start,
-                        "head": head,
-                        "weight": round(weight, 4),
-                    }
-                )
-        position = end
-    if position < len(text) and text[position:].strip():
-        add("…")
-    return "".join(parts), sorted(marks, key=lambda m: (m["start"], m["end"]))
 
 
 # --- one page of a queue -------------------------------------------------------------------
@@ -641,112 +493,3 @@ def position(
             )
         ).scalar_one()
     return int(ahead) + 1, int(total)
-
-
-# --- the author's history -------------------------------------------------------------------
-
-
-def author_history(engine: Engine, author: str, *, recent: int = AUTHOR_RECENT) -> dict[str, Any]:
-    """What the site knows of one author (by name, as pages show it), across threads.
-
-    Their comments (current versions), how many went to review and how those were decided,
-    the share rejected of those decided, when they were first seen, and their latest
-    comments with each one's case.
-
-    Raises:
-        DatabaseError: the database cannot be reached.
-    """
-    by_author = sa.func.lower(comments.c.author) == author.strip().lower()
-    current = comments.c.superseded_at.is_(None)
-    with database_errors(engine), engine.connect() as connection:
-        totals = connection.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.count(sa.distinct(comments.c.thread_id)),
-                sa.func.min(sa.func.coalesce(comments.c.posted_at, comments.c.created_at)),
-            ).where(by_author, current)
-        ).one()
-        statuses: dict[str, int] = dict(
-            connection.execute(
-                sa.select(items.c.status, sa.func.count())
-                .join(comments, comments.c.id == items.c.comment_row_id)
-                .where(by_author, items.c.status != "superseded")
-                .group_by(items.c.status)
-            ).all()
-        )
-        latest = connection.execute(
-            sa.select(
-                comments.c.id,
-                comments.c.comment_id,
-                comments.c.text,
-                comments.c.posted_at,
-                comments.c.created_at,
-                threads.c.thread_id,
-                threads.c.title,
-                threads.c.source,
-            )
-            .join(threads, threads.c.thread_id == comments.c.thread_id)
-            .where(by_author, current)
-            .order_by(comments.c.id.desc())
-            .limit(recent)
-        ).all()
-        cases = {
-            row.comment_row_id: row
-            for row in connection.execute(
-                sa.select(items.c.item_id, items.c.comment_row_id, items.c.status).where(
-                    items.c.comment_row_id.in_([row.id for row in latest]),
-                    items.c.status != "superseded",
-                )
-            )
-        }
-    decided = {s: int(statuses.get(s, 0)) for s in ("approved", "rejected", "escalated")}
-    judged = decided["approved"] + decided["rejected"]
-    first_seen = totals[2]
-    return {
-        "author": author,
-        "comments": int(totals[0]),
-        "threads": int(totals[1]),
-        "first_seen": None if first_seen is None else _aware(first_seen).isoformat(),
-        "cases": sum(int(v) for v in statuses.values()),
-        "open": int(statuses.get("open", 0)),
-        **decided,
-        "rejection_rate": round(decided["rejected"] / judged, 4) if judged else None,
-        "recent": [
-            {
-                "comment_id": row.comment_id,
-                "thread": {"thread_id": row.thread_id, "title": row.title, "source": row.source},
-                "posted_at": None if row.posted_at is None else _aware(row.posted_at).isoformat(),
-                "excerpt": excerpt_text(row.text, [(0, _cut_at_word(row.text, 0, 160))]),
-                "item_id": None if row.id not in cases else cases[row.id].item_id,
-                "status": None if row.id not in cases else cases[row.id].status,
-            }
-            for row in latest
-        ],
-    }
-
-
-def _aware(value: datetime) -> datetime:
-    # min() over a UtcDateTime column may come back as the driver gives it: naive on SQLite.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def threads_with_open(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
-    """Threads that have open cases, most open first (the review page's thread filter).
-
-    Raises:
-        DatabaseError: the database cannot be reached.
-    """
-    count = sa.func.count().label("open")
-    with database_errors(engine), engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(threads.c.thread_id, threads.c.title, threads.c.source, count)
-            .join(items, items.c.thread_id == threads.c.thread_id)
-            .where(items.c.status == "open")
-            .group_by(threads.c.thread_id, threads.c.title, threads.c.source)
-            .order_by(count.desc(), threads.c.thread_id)
-            .limit(limit)
-        ).all()
-    return [
-        {"thread_id": r.thread_id, "title": r.title, "source": r.source, "open": int(r.open)}
-        for r in rows
-    ]

@@ -23,6 +23,8 @@ from app.errors import AppError
 from app.labels import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
 
 # The queue's whole reading side stays importable from here (the API, CLI and tests use it).
+from app.queue.authors import author_history
+from app.queue.authors import threads_with_open as threads_with_open
 from app.queue.feedback import FEEDBACK_SCHEMA as FEEDBACK_SCHEMA
 from app.queue.feedback import Stats as Stats
 from app.queue.feedback import export_feedback as export_feedback
@@ -37,14 +39,13 @@ from app.queue.listing import InvalidCursor as InvalidCursor
 from app.queue.listing import InvalidFilter as InvalidFilter
 from app.queue.listing import Order as Order
 from app.queue.listing import Page as Page
-from app.queue.listing import author_history, case_reasons, listing_columns, summary
+from app.queue.listing import case_reasons, listing_columns, summary
 from app.queue.listing import cases as cases
 from app.queue.listing import first_item as first_item
 from app.queue.listing import list_items as list_items
 from app.queue.listing import neighbour as neighbour
 from app.queue.listing import open_count as open_count
 from app.queue.listing import position as position
-from app.queue.listing import threads_with_open as threads_with_open
 from app.queue.store import (
     DECISION_ACTIONS,
     comments,

@@ -81,7 +81,7 @@ def test_dask_fail_reports_the_same_row(
     args = [str(source), "-o", str(tmp_path / "out.jsonl"), "--text-column", "body"]
     dask = invoke(*args, "--engine", "dask", "--scheduler", cluster.scheduler_address)
     assert dask.exit_code == 2
-    assert "error: row 7: body is empty" in dask.stderr
+    assert "error: row 7 (id 'c0007'): body is empty" in dask.stderr
 
 
 def test_dask_on_its_own_local_cluster_writes_parquet(invoke: Invoke, tmp_path: Path) -> None:

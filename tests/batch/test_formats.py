@@ -35,9 +35,10 @@ def test_every_format_in_and_out_gives_score_frames_rows(
     )
     assert result.exit_code == 0, result.output
     rows = read_output(target, out_fmt)
-    assert [list(r) for r in rows[:1]] == [["row", *OUTPUT_COLUMNS]]
-    assert [r["row"] for r in rows] == [str(i) for i in range(len(comments))]
-    assert [{k: v for k, v in r.items() if k != "row"} for r in rows] == expected_scores(
+    # The input's comment_id column is found without --id-column.
+    assert [list(r) for r in rows[:1]] == [["comment_id", *OUTPUT_COLUMNS]]
+    assert [r["comment_id"] for r in rows] == [c["comment_id"] for c in comments]
+    assert [{k: v for k, v in r.items() if k != "comment_id"} for r in rows] == expected_scores(
         tiny_model, comments
     )
     assert not (tmp_path / f"out.{out_fmt}.progress.json").exists()
@@ -87,8 +88,8 @@ def test_stdin_to_stdout_defaults_to_jsonl(
     result = invoke("-", "--format", "csv", "--text-column", "body", input=data)
     assert result.exit_code == 0, result.output
     rows = read_output(result.stdout_bytes, "jsonl")
-    assert [r["row"] for r in rows] == [str(i) for i in range(len(comments))]
-    assert [{k: v for k, v in r.items() if k != "row"} for r in rows] == expected_scores(
+    assert [r["comment_id"] for r in rows] == [c["comment_id"] for c in comments]
+    assert [{k: v for k, v in r.items() if k != "comment_id"} for r in rows] == expected_scores(
         tiny_model, comments
     )
     assert "scored 40 rows" in result.stderr
@@ -117,7 +118,8 @@ def test_stdin_to_a_file(
         "-", "--format", "jsonl", "-o", str(target), "--text-column", "body", input=data
     )
     assert result.exit_code == 0, result.output
-    assert [r["row"] for r in read_output(target, fmt)] == [str(i) for i in range(9)]
+    ids = [c["comment_id"] for c in comments[:9]]
+    assert [r["comment_id"] for r in read_output(target, fmt)] == ids
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", f"out.{fmt}"]
 
 
