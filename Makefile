@@ -12,7 +12,7 @@ SEED_PAGE := $(SEEDS)/004_f987b5801adb0d07.txt
 SEED_ORIGINAL := $(SEEDS)/000_995f28ecffe272e4.txt
 LINTED := app training tests benchmarks
 
-.PHONY: install run seed test lint typecheck pytest browser bench evaluate train clean
+.PHONY: install run seed test lint typecheck pytest browser screenshots bench evaluate train clean
 
 install: $(STAMP)
 
@@ -54,6 +54,11 @@ pytest: install browser
 	THREADGUARD_REQUIRE_BROWSER=1 THREADGUARD_REQUIRE_COMPILED=1 $(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The review page's pictures in docs/img, taken by its browser test at 1280 and 390 px wide.
+screenshots: install browser
+	THREADGUARD_REQUIRE_BROWSER=1 THREADGUARD_SCREENSHOTS=docs/img $(BIN)/pytest -q -p no:randomly \
+		tests/browser/test_review_cases.py
 
 bench: install
 	$(BIN)/python benchmarks/parse_bench.py
