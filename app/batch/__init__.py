@@ -2,7 +2,8 @@
 
 CSV, JSONL or Parquet in, CSV, JSONL or Parquet out, one output row per input row in input
 order: the id column (`--id-column`, else one of the usual id names the input has, else the
-0-based row number) followed by `app.scoring.OUTPUT_COLUMNS`. Every row goes through
+0-based row number) followed by `app.scoring.OUTPUT_COLUMNS` and `flags` (the raised heads,
+"hate,toxic"), probabilities rounded to `--precision` decimals. Every row goes through
 `app.scoring.score_frame`.
 
 - `spec`: the checked description of a run (`BatchJob`) and its errors.

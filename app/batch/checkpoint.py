@@ -27,8 +27,8 @@ from typing import Any
 
 from app.batch.spec import BatchJob, ResumeError
 
-# 2: the id column found without --id-column; a version 1 checkpoint's output may have
-# another first column, so it is not continued.
+# 2: the flags column, --precision and the id column found without --id-column; a version 1
+# checkpoint's output has other columns, so it is not continued.
 VERSION = 2
 HEAD_BYTES = 1024 * 1024
 
@@ -75,6 +75,7 @@ def run_options(job: BatchJob, model_version: str) -> dict[str, Any]:
         "topic_column": job.columns.topic,
         "chunk_size": job.chunk_size,
         "evidence": job.evidence,
+        "precision": job.precision,
         "errors_file": str(Path(job.errors_file).resolve()) if job.errors_file else None,
         "model_version": model_version,
     }

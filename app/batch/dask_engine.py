@@ -246,6 +246,7 @@ def run_dask(
         ErrorLog(job.errors_file, resume_at=None, warn=warn),
         id_name=columns.id_output,
         on_error=job.on_error,
+        precision=job.precision,
     )
     rows = 0
     position = 0

@@ -88,7 +88,13 @@ def run_local(
             resume_at=previous.errors_position if previous else None,
             warn=warn,
         )
-        output = BatchOutput(writer, errors, id_name=columns.id_output, on_error=job.on_error)
+        output = BatchOutput(
+            writer,
+            errors,
+            id_name=columns.id_output,
+            on_error=job.on_error,
+            precision=job.precision,
+        )
         done = skip
         scored_before = previous.scored if previous else 0
         skipped_before = previous.skipped if previous else 0

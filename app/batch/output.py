@@ -19,8 +19,15 @@ by a bad row (`--on-error fail`) also merges what it has, so the rows before the
 are readable, and keeps the parts for `--resume`. Parquet to stdout is written as one
 stream, row group by row group (no resume there).
 
+Columns: the id column, the scorer's `OUTPUT_COLUMNS`, then `flags`, the raised heads
+joined by "," ("hate,toxic"; "" when none), which `BatchOutput` adds to every chunk along
+with the rounding of `--precision`, so both engines and resumed runs write the same bytes.
+
 Values: evidence is a JSON string in CSV and Parquet and a nested object in JSONL; a NaN
-is an empty field in CSV and null elsewhere.
+is an empty field in CSV and null elsewhere. Probabilities and evidence weights are rounded
+to `--precision` decimals (evidence weights come with 4 from `app.evidence`, so more leaves
+them as they are); flags are decided on the unrounded probabilities, so a rounded value
+equal to its threshold need not be flagged.
 """
 
 from __future__ import annotations
@@ -39,12 +46,22 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
 from app.batch.rows import RowProblem, ScoredChunk, plain
-from app.batch.spec import BatchError, Format, OnError, ResumeError, RowError
-from app.labels import OUTPUT_COLUMNS
+from app.batch.spec import (
+    EXACT_PRECISION,
+    FLAGS_COLUMN,
+    BatchError,
+    Format,
+    OnError,
+    ResumeError,
+    RowError,
+)
+from app.labels import BINARY_HEADS, OUTPUT_COLUMNS
 
+# The score columns of the output, after the id column.
+SCORE_COLUMNS = (*OUTPUT_COLUMNS, FLAGS_COLUMN)
 # Score columns that are not probabilities; `*_flag` columns are booleans.
 TEXT_COLUMNS = frozenset(
-    {"hate_target", "severity", "stance", "reply_stance", "evidence", "model_version"}
+    {"hate_target", "severity", "stance", "reply_stance", "evidence", "model_version", FLAGS_COLUMN}
 )
 # Rows per row group of a merged Parquet output: a reader-friendly size, bounded memory.
 MERGE_ROWS = 65_536
@@ -58,18 +75,47 @@ def column_kind(name: str) -> str:
 
 
 def output_schema(id_name: str, *, id_integer: bool) -> pa.Schema:
-    """The Arrow schema of a Parquet output: the id column, then OUTPUT_COLUMNS."""
+    """The Arrow schema of a Parquet output: the id column, then SCORE_COLUMNS."""
     kinds = {"bool": pa.bool_(), "text": pa.string(), "float": pa.float64()}
     fields = [pa.field(id_name, pa.int64() if id_integer else pa.string())]
-    fields += [pa.field(name, kinds[column_kind(name)]) for name in OUTPUT_COLUMNS]
+    fields += [pa.field(name, kinds[column_kind(name)]) for name in SCORE_COLUMNS]
     return pa.schema(fields)
 
 
-def output_frame(id_name: str, ids: list[Any], scored: pd.DataFrame) -> pd.DataFrame:
-    """The id column followed by the score columns, positionally indexed."""
+def output_frame(
+    id_name: str, ids: list[Any], scored: pd.DataFrame, *, precision: int
+) -> pd.DataFrame:
+    """The id column followed by SCORE_COLUMNS, positionally indexed: `scored` (score_frame's
+    columns) rounded to `precision` decimals, and the flags."""
     frame = scored.reset_index(drop=True)
+    flags = [
+        ",".join(head for head, raised in zip(BINARY_HEADS, row, strict=True) if raised)
+        for row in zip(*(frame[f"{head}_flag"] for head in BINARY_HEADS), strict=True)
+    ]
+    if precision < EXACT_PRECISION:
+        for name in OUTPUT_COLUMNS:
+            if column_kind(name) == "float":
+                values = [round(float(v), precision) for v in frame[name].tolist()]
+                frame[name] = pd.Series(values, dtype=np.float64)
+        frame["evidence"] = [rounded_evidence(v, precision) for v in frame["evidence"]]
+    frame[FLAGS_COLUMN] = pd.Series(flags, dtype=object)
     frame.insert(0, id_name, pd.Series(ids, dtype=object))
     return frame
+
+
+def rounded_evidence(value: Any, precision: int) -> Any:
+    """A row's evidence (head -> items) with each item's weight rounded."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        head: [
+            {**item, "weight": round(item["weight"], precision)}
+            if isinstance(item.get("weight"), float)
+            else item
+            for item in items
+        ]
+        for head, items in value.items()
+    }
 
 
 def evidence_json(value: Any) -> str:
@@ -278,7 +324,7 @@ def open_writer(
     resume_at: int | None = None,
 ) -> Writer:
     """The writer for a format, to a path (durable, resumable) or a stream."""
-    names = [id_name, *OUTPUT_COLUMNS]
+    names = [id_name, *SCORE_COLUMNS]
     if output_format is Format.csv:
         return CsvWriter(target, names, resume_at=resume_at)
     if output_format is Format.jsonl:
@@ -344,12 +390,19 @@ class BatchOutput:
     """Takes scored chunks in input order: applies `--on-error`, writes rows and problems."""
 
     def __init__(
-        self, writer: Writer, errors: ErrorLog, *, id_name: str, on_error: OnError
+        self,
+        writer: Writer,
+        errors: ErrorLog,
+        *,
+        id_name: str,
+        on_error: OnError,
+        precision: int,
     ) -> None:
         self.writer = writer
         self.errors = errors
         self._id_name = id_name
         self._on_error = on_error
+        self._precision = precision
         self.scored = 0
         self.skipped = 0
 
@@ -362,7 +415,7 @@ class BatchOutput:
         if chunk.problems and self._on_error is OnError.fail:
             first = chunk.problems[0]
             raise RowError(first.describe(), field=f"row {first.row}")
-        frame = output_frame(self._id_name, chunk.ids, chunk.scored)
+        frame = output_frame(self._id_name, chunk.ids, chunk.scored, precision=self._precision)
         self.writer.write(frame)
         self.errors.write(chunk.problems)
         self.scored += len(chunk.ids)
@@ -424,7 +477,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def restore_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Score columns back to the types score_frame gives (after a trip through object)."""
+    """score_frame's columns back to the types it gives (after a trip through object)."""
     out = frame.copy()
     for name in OUTPUT_COLUMNS:
         kind = column_kind(name)

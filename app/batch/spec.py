@@ -18,6 +18,12 @@ DEFAULT_CHUNK_SIZE = 2_000
 # Input bytes per Dask partition: ~20,000 comments of ~200 bytes, a few seconds of scoring.
 DEFAULT_BLOCKSIZE = 4 * 1024 * 1024
 ROW_COLUMN = "row"
+# The output column that names the raised heads, e.g. "hate,toxic".
+FLAGS_COLUMN = "flags"
+DEFAULT_PRECISION = 3
+# A double needs up to 17 significant digits to come back unchanged; 17 decimals would still
+# cut a probability under 0.1, so this value means "as scored" rather than 17 decimals.
+EXACT_PRECISION = 17
 EXTENSIONS = {
     ".csv": "csv",
     ".jsonl": "jsonl",
@@ -101,6 +107,8 @@ class BatchJob:
     on_error: OnError = OnError.fail
     # None sends skipped rows to stderr (output to stdout and no --errors-file).
     errors_file: str | None = None
+    # Decimals of the probabilities and evidence weights; EXACT_PRECISION keeps them as scored.
+    precision: int = DEFAULT_PRECISION
 
     @property
     def reads_stdin(self) -> bool:
@@ -122,16 +130,24 @@ def resolve_job(
     evidence: bool = True,
     on_error: OnError = OnError.fail,
     errors_file: str | None = None,
+    precision: int = DEFAULT_PRECISION,
 ) -> BatchJob:
     """A `BatchJob` with formats filled in from extensions and every option checked.
 
     Raises:
         BatchError: a format cannot be told, the output would overwrite the input, an id
-            column name clashes with a score column, or the chunk size is not positive.
+            column name clashes with a score column, the chunk size is not positive, or
+            the precision is outside 0 to EXACT_PRECISION.
     """
     columns = columns or Columns()
     if chunk_size < 1:
         raise BatchError(f"--chunk-size must be at least 1, not {chunk_size}")
+    if not 0 <= precision <= EXACT_PRECISION:
+        raise BatchError(
+            f"--precision must be a number of decimals from 0 to {EXACT_PRECISION} "
+            f"({EXACT_PRECISION}: the exact values), not {precision}",
+            field="precision",
+        )
     if input_format is None:
         if source == STDIO:
             raise BatchError("reading stdin needs --format csv, jsonl or parquet")
@@ -164,6 +180,7 @@ def resolve_job(
         evidence=evidence,
         on_error=on_error,
         errors_file=errors_file,
+        precision=precision,
     )
 
 
@@ -192,7 +209,8 @@ def _check_output(source: str, output: str) -> None:
 
 
 def _output_columns() -> tuple[str, ...]:
-    """The scorer's output columns (`app.labels`, which imports nothing heavy)."""
+    """The output's score columns: the scorer's (`app.labels`, which imports nothing heavy)
+    and the flags."""
     from app.labels import OUTPUT_COLUMNS
 
-    return tuple(OUTPUT_COLUMNS)
+    return (*OUTPUT_COLUMNS, FLAGS_COLUMN)

@@ -18,6 +18,8 @@ from app import registry
 from app.batch.spec import (
     DEFAULT_BLOCKSIZE,
     DEFAULT_CHUNK_SIZE,
+    DEFAULT_PRECISION,
+    EXACT_PRECISION,
     BatchError,
     Columns,
     Format,
@@ -125,6 +127,17 @@ def score_command(
             rich_help_panel=OUTPUT_COLUMNS_PANEL,
         ),
     ] = True,
+    precision: Annotated[
+        int,
+        typer.Option(
+            "--precision",
+            min=0,
+            max=EXACT_PRECISION,
+            help=f"Decimals kept of each probability and evidence weight ({EXACT_PRECISION}: "
+            "the exact values).",
+            rich_help_panel=OUTPUT_COLUMNS_PANEL,
+        ),
+    ] = DEFAULT_PRECISION,
     model_dir: Annotated[
         Path | None,
         typer.Option(
@@ -217,6 +230,7 @@ def score_command(
         evidence=evidence,
         on_error=on_error,
         errors_file=errors_file,
+        precision=precision,
     )
     console = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from typer.testing import CliRunner, Result
 
-from app.batch.output import column_kind
-from app.scoring import OUTPUT_COLUMNS
+from app.batch.output import SCORE_COLUMNS, column_kind
+from app.labels import BINARY_HEADS
 
 OPENINGS = (
     "I agree with the article",
@@ -86,21 +86,28 @@ def canonical(record: dict[str, Any]) -> dict[str, Any]:
         elif key == "evidence":
             value = json.loads(value) if isinstance(value, str) else value
             value = value or None
-        elif key in OUTPUT_COLUMNS and column_kind(key) == "bool":
+        elif key in SCORE_COLUMNS and column_kind(key) == "bool":
             value = value if isinstance(value, bool) else {"True": True, "False": False}[value]
-        elif key in OUTPUT_COLUMNS and column_kind(key) == "float":
+        elif key in SCORE_COLUMNS and column_kind(key) == "float":
             value = float(value)
             value = None if math.isnan(value) else value
-        elif key not in OUTPUT_COLUMNS:
+        elif key not in SCORE_COLUMNS:
             value = str(value)
         out[key] = value
     return out
 
 
 def expected_scores(
-    model: Any, rows: Sequence[dict[str, Any]], *, parent: bool = False, topic: bool = False
+    model: Any,
+    rows: Sequence[dict[str, Any]],
+    *,
+    parent: bool = False,
+    topic: bool = False,
+    precision: int | None = 3,
 ) -> list[dict[str, Any]]:
-    """What score_frame itself says about `rows` (body, optional parent and topic)."""
+    """What score_frame itself says about `rows` (body, optional parent and topic), as the
+    output gives it: probabilities and evidence weights rounded to `precision` decimals
+    (None: exact), and the raised heads in `flags`."""
     from app.scoring import score_frame
 
     frame = pd.DataFrame({"text": [r["body"] for r in rows]})
@@ -109,10 +116,19 @@ def expected_scores(
     if topic:
         frame["topic"] = [r["topic"] or None for r in rows]
     scored = score_frame(model, frame)
-    return [
-        canonical({str(k): v for k, v in record.items()})
-        for record in scored.astype(object).where(scored.notna(), None).to_dict("records")
-    ]
+    records = scored.astype(object).where(scored.notna(), None).to_dict("records")
+    out = []
+    for record in records:
+        row = {str(k): v for k, v in record.items()}
+        if precision is not None:
+            row = {k: round(v, precision) if isinstance(v, float) else v for k, v in row.items()}
+            row["evidence"] = {
+                head: [{**item, "weight": round(item["weight"], precision)} for item in items]
+                for head, items in row["evidence"].items()
+            }
+        row["flags"] = ",".join(head for head in BINARY_HEADS if row[f"{head}_flag"])
+        out.append(canonical(row))
+    return out
 
 
 Invoke = Callable[..., Result]

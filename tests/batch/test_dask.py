@@ -49,6 +49,7 @@ def test_dask_gives_the_local_engines_output(
     source = write_input(_rows(), tmp_path / "in.csv")
     args = ["--text-column", "body", "--id-column", "comment_id", "--parent-column", "parent"]
     args += ["--topic-column", "topic", "--chunk-size", "16", "--on-error", "skip", "-q"]
+    args += ["--precision", "5"]
     local = invoke(str(source), "-o", str(tmp_path / "local.csv"), *args)
     assert local.exit_code == 0, local.output
     dask = invoke(
@@ -65,6 +66,9 @@ def test_dask_gives_the_local_engines_output(
     )
     assert dask.exit_code == 0, dask.output
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    rows = read_output(tmp_path / "dask.csv", "csv")
+    assert all(row["flags"] for row in rows)  # the tiny model raises hate on every row
+    assert any(row["toxic"] != round(row["toxic"], 4) for row in rows)  # 5 decimals, not 3
     errors = [json.loads(line) for line in (tmp_path / "dask.csv.errors.jsonl").open()]
     assert errors == [json.loads(line) for line in (tmp_path / "local.csv.errors.jsonl").open()]
     assert [e["row"] for e in errors] == [7, 41]

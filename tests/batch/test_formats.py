@@ -10,7 +10,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from app.batch.output import column_kind, output_schema
+from app.batch.output import SCORE_COLUMNS, column_kind, output_schema
 from app.registry import LoadedModel
 from app.scoring import OUTPUT_COLUMNS, score_frame
 from tests.batch.conftest import Invoke, expected_scores, read_output, write_input
@@ -36,7 +36,7 @@ def test_every_format_in_and_out_gives_score_frames_rows(
     assert result.exit_code == 0, result.output
     rows = read_output(target, out_fmt)
     # The input's comment_id column is found without --id-column.
-    assert [list(r) for r in rows[:1]] == [["comment_id", *OUTPUT_COLUMNS]]
+    assert [list(r) for r in rows[:1]] == [["comment_id", *OUTPUT_COLUMNS, "flags"]]
     assert [r["comment_id"] for r in rows] == [c["comment_id"] for c in comments]
     assert [{k: v for k, v in r.items() if k != "comment_id"} for r in rows] == expected_scores(
         tiny_model, comments
@@ -78,7 +78,9 @@ def test_parquet_schema_matches_what_score_frame_returns(tiny_model: LoadedModel
         for name, dtype in scored.dtypes.items()
     }
     assert kinds == {name: column_kind(name) for name in OUTPUT_COLUMNS}
-    assert output_schema("row", id_integer=True).names == ["row", *OUTPUT_COLUMNS]
+    assert output_schema("row", id_integer=True).names == ["row", *SCORE_COLUMNS]
+    assert SCORE_COLUMNS == (*OUTPUT_COLUMNS, "flags")
+    assert output_schema("row", id_integer=True).field("flags").type == pa.string()
 
 
 def test_stdin_to_stdout_defaults_to_jsonl(
@@ -214,6 +216,7 @@ def test_values_csv_would_lose_are_kept_as_text(invoke: Invoke, tmp_path: Path) 
     ("args", "message"),
     [
         (["--id-column", "hate"], "has the name of a score column"),
+        (["--id-column", "flags"], "has the name of a score column"),
         (["--chunk-size", "0"], "Invalid value for '--chunk-size'"),
         (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --engine dask"),
         (["--format", "xml"], "Invalid value for '--format'"),

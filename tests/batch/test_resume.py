@@ -15,6 +15,7 @@ import pytest
 import app.batch.checkpoint
 import app.batch.rows
 from app.batch.checkpoint import checkpoint_path
+from app.labels import BINARY_HEADS
 from tests.batch.conftest import Invoke, make_comments, read_output, score_argv, write_input
 from tests.conftest import ROOT
 
@@ -68,14 +69,46 @@ def test_resume_after_a_crash_gives_the_uninterrupted_output(
 
     resumed = invoke(str(source), "-o", str(target), *args, "--resume")
     assert resumed.exit_code == 0, resumed.output
+    rows = read_output(target, fmt)
     if fmt == "parquet":
-        assert read_output(target, fmt) == read_output(reference, fmt)
+        assert rows == read_output(reference, fmt)
     else:
         assert target.read_bytes() == reference.read_bytes()
+    # The 16 rows written before the crash and the 21 after it all carry their flags.
+    assert len(rows) == 37 and all("flags" in row for row in rows)
+    raised = [",".join(h for h in BINARY_HEADS if row[f"{h}_flag"]) for row in rows]
+    assert [row["flags"] or "" for row in rows] == raised
+    assert any(raised[:16]) and any(raised[16:])
     errors = Path(f"{target}.errors.jsonl").read_text()
     assert errors == Path(f"{reference}.errors.jsonl").read_text().replace("ref.", "out.")
     assert [json.loads(line)["row"] for line in errors.splitlines()] == [5, 17, 30]
     assert not checkpoint_path(str(target)).exists()
+
+
+def test_resume_finds_the_same_id_column_in_a_jsonl_input(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first object, which names the id column, lies in the rows a resumed run skips.
+    lines = [
+        "{not json",
+        *(json.dumps({"id": f"j{i}", "body": r["body"]}) for i, r in enumerate(make_comments(20))),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["--text-column", "body", "--chunk-size", "4", "--on-error", "skip", "-q"]
+    reference = tmp_path / "ref.csv"
+    assert invoke(str(source), "-o", str(reference), *args).exit_code == 0
+    target = tmp_path / "out.csv"
+    with monkeypatch.context() as patch:
+        _crash_on_call(patch, app.batch.rows, "score_frame", 3)
+        assert isinstance(invoke(str(source), "-o", str(target), *args).exception, Crash)
+    assert json.loads(checkpoint_path(str(target)).read_text())["rows_done"] == 8
+    resumed = invoke(str(source), "-o", str(target), *args, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert target.read_bytes() == reference.read_bytes()
+    written = read_output(target, "csv")
+    assert [r["id"] for r in written] == [f"j{i}" for i in range(20)]
+    assert all(r["flags"] for r in written)
 
 
 def test_resume_says_how_far_it_had_got(
@@ -112,6 +145,20 @@ def test_resume_refuses_changed_options(
     )
     other = invoke(*args[:-1], "7", "--resume")
     assert other.exit_code == 2 and "chunk_size 5 -> 7" in other.stderr
+    finer = invoke(*args, "--precision", "6", "--resume")
+    assert finer.exit_code == 2 and "precision 3 -> 6" in finer.stderr
+
+
+def test_resume_refuses_a_checkpoint_of_the_output_without_flags(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = _interrupted(invoke, tmp_path, monkeypatch)
+    state = checkpoint_path(str(tmp_path / "out.csv"))
+    state.write_text(json.dumps({**json.loads(state.read_text()), "version": 1}))
+    result = invoke(*args, "--resume")
+    assert result.exit_code == 2
+    assert "has version 1, not 2" in result.stderr
+    assert "run again without --resume" in result.stderr
 
 
 def test_resume_refuses_a_changed_input(
