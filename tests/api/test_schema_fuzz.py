@@ -96,6 +96,7 @@ OPERATIONS = (
     ("GET", "/v1/queue/items/{item_id}"),
     ("GET", "/v1/queue/items/{item_id}/decisions"),
     ("POST", "/v1/queue/items/{item_id}/decisions"),
+    ("POST", "/v1/queue/decisions"),
     ("GET", "/v1/queue/stats"),
     ("GET", "/v1/queue/export"),
 )
