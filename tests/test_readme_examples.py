@@ -247,7 +247,8 @@ def check_score_files(ran: Ran) -> None:
     assert rows["c4"]["toxic_flag"] == "True", rows["c4"]
     assert (var / "scores.parquet").stat().st_size > 0
     jsonl = [json.loads(line) for line in (var / "scores.jsonl").read_text().splitlines()]
-    assert [row["row"] for row in jsonl] == [0, 1, 2, 3, 4]
+    # The JSONL rows' `id` is found without --id-column.
+    assert [row["id"] for row in jsonl] == ["j1", "j2", "j3", "j4", "j5"]
     assert jsonl[3]["conspiracy_flag"] and jsonl[3]["toxic_flag"], jsonl[3]
 
 
