@@ -245,6 +245,9 @@ def check_score_files(ran: Ran) -> None:
         rows = {row["cid"]: row for row in csv.DictReader(file)}
     assert list(rows) == ["c1", "c2", "c3", "c4", "c5", "c6"]
     assert rows["c4"]["toxic_flag"] == "True", rows["c4"]
+    assert "toxic" in rows["c4"]["flags"].split(","), rows["c4"]
+    # Rounded to --precision's default of 3 decimals.
+    assert all(len(row["toxic"].partition(".")[2]) <= 3 for row in rows.values()), rows
     assert (var / "scores.parquet").stat().st_size > 0
     jsonl = [json.loads(line) for line in (var / "scores.jsonl").read_text().splitlines()]
     # The JSONL rows' `id` is found without --id-column.
