@@ -328,6 +328,7 @@ def synthetic_rows(
             "threads": [],
             "comments": [],
             "items": [],
+            "item_reasons": [],
             "decisions": [],
             "reports": [],
         }
@@ -393,54 +394,74 @@ def synthetic_rows(
                         }
                     )
                 flags = [h for h in ("hate", "toxic", "conspiracy") if scores[f"{h}_flag"]]
-                for r in route(policy, scores, reported=reported):
-                    if item_id >= n_items:
-                        break
-                    item_id += 1
-                    decided = rng.random() < DECIDED_SHARE
-                    status = rng.choice(("approved", "rejected")) if decided else "open"
-                    if r.head is not None:
-                        probability = float(scores[r.head])
-                    else:
-                        probability = max(float(scores[h]) for h in ("hate", "toxic", "conspiracy"))
-                    batch["items"].append(
+                routes = route(policy, scores, reported=reported)
+                if not routes or item_id >= n_items:
+                    continue
+                # One case per comment version, with a reason for every queue it is in.
+                item_id += 1
+                decided = rng.random() < DECIDED_SHARE
+                status = rng.choice(("approved", "rejected")) if decided else "open"
+
+                top = routes[0]
+                batch["items"].append(
+                    {
+                        "item_id": item_id,
+                        "comment_row_id": comment_id,
+                        "thread_id": thread_id,
+                        "queue": top.queue,
+                        "head": top.head,
+                        "priority": top.priority,
+                        "probability": _probability(scores, top),
+                        "reason": top.reason,
+                        "flags": "," + ",".join(flags) + "," if flags else "",
+                        "hate_target": scores["hate_target"],
+                        "status": status,
+                        "version": 2 if decided else 1,
+                        "model_version": str(scores.get("model_version") or "unknown"),
+                        "replaces_item_id": None,
+                        "created_at": at,
+                        "updated_at": at + timedelta(hours=2) if decided else at,
+                    }
+                )
+                for r in routes:
+                    batch["item_reasons"].append(
                         {
                             "item_id": item_id,
-                            "comment_row_id": comment_id,
-                            "thread_id": thread_id,
                             "queue": r.queue,
                             "head": r.head,
                             "priority": r.priority,
-                            "probability": probability,
+                            "probability": _probability(scores, r),
                             "reason": r.reason,
-                            "flags": "," + ",".join(flags) + "," if flags else "",
-                            "hate_target": scores["hate_target"],
                             "status": status,
-                            "version": 2 if decided else 1,
-                            "model_version": str(scores.get("model_version") or "unknown"),
-                            "replaces_item_id": None,
+                            "from_item_id": None,
                             "created_at": at,
-                            "updated_at": at + timedelta(hours=2) if decided else at,
                         }
                     )
-                    if decided:
-                        decision_id += 1
-                        batch["decisions"].append(
-                            {
-                                "decision_id": decision_id,
-                                "item_id": item_id,
-                                "item_version": 1,
-                                "action": "approve" if status == "approved" else "reject",
-                                "status_after": status,
-                                "labels": None,
-                                "reason": None,
-                                "note": None,
-                                "key_id": None,
-                                "moderator": f"moderator{rng.randrange(8)}",
-                                "decided_at": at + timedelta(hours=2),
-                            }
-                        )
+                if decided:
+                    decision_id += 1
+                    batch["decisions"].append(
+                        {
+                            "decision_id": decision_id,
+                            "item_id": item_id,
+                            "item_version": 1,
+                            "action": "approve" if status == "approved" else "reject",
+                            "status_after": status,
+                            "labels": None,
+                            "reason": None,
+                            "note": None,
+                            "key_id": None,
+                            "moderator": f"moderator{rng.randrange(8)}",
+                            "decided_at": at + timedelta(hours=2),
+                            "queue": top.queue,
+                        }
+                    )
         yield batch
+
+
+def _probability(scores: dict[str, Any], r: Any) -> float:
+    if r.head is not None:
+        return float(scores[r.head])
+    return max(float(scores[h]) for h in ("hate", "toxic", "conspiracy"))
 
 
 SERIAL_COLUMNS = (
@@ -462,6 +483,7 @@ def fill_queue(
         "comments": store.comments,
         "reports": store.reports,
         "items": store.items,
+        "item_reasons": store.item_reasons,
         "decisions": store.decisions,
     }
     spent = dict.fromkeys(engines, 0.0)
@@ -481,8 +503,9 @@ def fill_queue(
         fill.items += len(batch["items"])
         fill.decisions += len(batch["decisions"])
         fill.reports += len(batch["reports"])
+        for reason in batch["item_reasons"]:
+            fill.by_queue[reason["queue"]] += 1
         for row in batch["items"]:
-            fill.by_queue[row["queue"]] += 1
             fill.by_status[row["status"]] += 1
             fill.all_ids.append(row["item_id"])
             if row["status"] == "open":

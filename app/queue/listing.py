@@ -255,7 +255,7 @@ def list_items(
         words = _like_escaped(filters.text.strip())
         query = query.where(comments.c.text.ilike(f"%{words}%", escape="\\"))
     if filters.author is not None:
-        query = query.where(sa.func.lower(comments.c.author) == filters.author.strip().lower())
+        query = query.where(comments.c.author == filters.author.strip())
     if cursor is not None:
         order, after_id, after_priority = _decode_cursor(cursor)
         if order == "priority":

@@ -524,7 +524,7 @@ def get_items(
         Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_NO_NUL})] | None,
         Query(
             max_length=SEARCH_MAX_CHARS,
-            description="Only comments by this author (the name as pages show it, any case).",
+            description="Only comments by this author: the name exactly as pages show it.",
         ),
     ] = None,
     since: Annotated[
