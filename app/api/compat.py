@@ -11,7 +11,8 @@ Perspective attributes are served only where a threadguard head means the same t
 | THREADGUARD_TOXIC      | toxic      | the same head under its own name                  |
 | THREADGUARD_HATE       | hate       | the same head under its own name                  |
 | THREADGUARD_CONSPIRACY | conspiracy | a secret plot by hidden powerful actors, asserted |
-| SEVERE_TOXICITY        | none       | no severity model: `toxic` is "toxic at all"      |
+| SEVERE_TOXICITY        | none       | `toxic` is "toxic at all"; `severity` is another  |
+|                        |            | scale (normal / offensive / hateful)              |
 | INSULT, THREAT,        | none       | one `toxic` head covers them together; its number |
 | PROFANITY              |            | is not the probability of any one of them         |
 
@@ -46,9 +47,9 @@ _ONE_TOXIC_HEAD = (
     "alone; request TOXICITY instead"
 )
 UNSERVED_ATTRIBUTES: Mapping[str, str] = {
-    "SEVERE_TOXICITY": "threadguard has no SEVERE_TOXICITY model: its toxic head gives the "
-    "probability that a comment is toxic at all, not how severe it is; request TOXICITY "
-    "instead",
+    "SEVERE_TOXICITY": "threadguard serves no SEVERE_TOXICITY score: its toxic head gives the "
+    "probability that a comment is toxic at all, and its severity head another scale "
+    "(normal, offensive, hateful) that /v1/score returns; request TOXICITY instead",
     "INSULT": _ONE_TOXIC_HEAD.format(name="INSULT"),
     "THREAT": _ONE_TOXIC_HEAD.format(name="THREAT"),
     "PROFANITY": _ONE_TOXIC_HEAD.format(name="PROFANITY"),
