@@ -403,6 +403,12 @@ def check_ingest_scored(ran: Ran) -> None:
     assert summary["by_queue"] == {"toxic": 1, "reported": 1}, summary
 
 
+def check_ingest_csv(ran: Ran) -> None:
+    [summary] = json_values(ran.stdout)
+    assert summary["comments"] == {"new": 6, "edited": 0, "unchanged": 0}, summary
+    assert summary["source"].startswith("sha256:") and summary["items_created"] >= 1
+
+
 def check_policy(ran: Ran) -> None:
     default, laid_over = json_values(ran.stdout)
     assert "uncertain" in default["by_queue"] and "hate" not in default["by_queue"], default
@@ -487,6 +493,7 @@ CHECKS: dict[str, Callable[[Ran], None]] = {
     "same-thread-by-url": check_same_thread_by_url,
     "same-thread-by-source": check_same_thread_by_source,
     "ingest-scored": check_ingest_scored,
+    "ingest-csv": check_ingest_csv,
     "policy": check_policy,
     "queue-api": check_queue_api,
     "stale-decision": check_stale_decision,

@@ -169,6 +169,13 @@ def ingest_command(
     title: Annotated[
         str | None, typer.Option("--title", help="Scored rows: the thread's topic.")
     ] = None,
+    id_column: Annotated[str | None, typer.Option(help="JSON/CSV: the comment id field.")] = None,
+    parent_column: Annotated[
+        str | None, typer.Option(help="JSON/CSV: the parent id field.")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="JSON/CSV: the text field.")] = None,
+    author_column: Annotated[str | None, typer.Option(help="JSON/CSV: the author field.")] = None,
+    date_column: Annotated[str | None, typer.Option(help="JSON/CSV: the date field.")] = None,
     database_url: DatabaseUrlOption = None,
     model_dir: ModelDirOption = None,
     policy_file: PolicyOption = None,
@@ -187,7 +194,7 @@ def ingest_command(
         ingest_comments,
         ingest_thread,
     )
-    from app.threads import ParseOptions, parse
+    from app.threads import Columns, ParseOptions, parse
     from app.threads.source import read_source
 
     settings = load_settings()
@@ -201,8 +208,17 @@ def ingest_command(
         rows = list(_scored_rows(data, page))
         info = ThreadInfo(source=checked_source(source), source_format="scored", title=title)
     else:
+        # The same column names as `threadguard parse` takes, for a CSV or JSON export.
         options = ParseOptions(
-            max_bytes=settings.max_body_bytes, max_comments=settings.max_thread_comments
+            max_bytes=settings.max_body_bytes,
+            max_comments=settings.max_thread_comments,
+            columns=Columns(
+                id=id_column,
+                parent=parent_column,
+                text=text_column,
+                author=author_column,
+                date=date_column,
+            ),
         )
         thread = parse(data, format=format, options=options)
     models = model_dir or settings.model_dir or registry.default_model_dir()

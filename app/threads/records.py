@@ -198,7 +198,8 @@ def _resolve(seen: list[str], options: ParseOptions) -> _Fields:
             wanted = ", ".join(CANDIDATES[role])
             raise ParseError(
                 f"no {role} column found (looked for {wanted}; columns seen: {listed}); "
-                f"name it with Columns({role}=...)",
+                # Both ways of naming it: the command line's option and the Python API's.
+                f"name it with --{role}-column (Columns({role}=...) from Python)",
                 field=f"columns.{role}",
             )
     return _Fields(

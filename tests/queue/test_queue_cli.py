@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ from app.auth import Role
 from app.cli import app
 from app.queue.keys import SqlKeyStore
 from app.queue.review import FEEDBACK_SCHEMA, Filters, decide, export_feedback, list_items
-from app.queue.store import DatabaseError
+from app.queue.store import DatabaseError, comments, make_engine
 
 runner = CliRunner()
 
@@ -108,6 +109,27 @@ def test_a_page_ingested_twice_queues_nothing_new(
     assert again["items_created"] == 0 and again["thread_id"] == summary["thread_id"]
     assert f"{PAGE['url']}: 0 new" in second.stderr and "0 items queued" in second.stderr
     assert _listed(migrated_url, "--status", "any", "--limit", "200") == queued
+
+
+def test_a_csv_export_with_its_own_column_names_is_ingested(
+    migrated_url: str, model_dir: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "export.csv"
+    page.write_text(
+        "cid,reply_to,who,body\nk1,,Ann,The bridge is fine.\nk2,k1,Bo,I agree with Ann.\n",
+        encoding="utf-8",
+    )
+    refused = ingest(migrated_url, model_dir, page)
+    assert refused.exit_code == 2 and "--id-column" in refused.output
+    given = ("--id-column", "cid", "--parent-column", "reply_to", "--author-column", "who")
+    result = ingest(migrated_url, model_dir, page, *given, "--text-column", "body")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["comments"]["new"] == 2
+    with make_engine(migrated_url).connect() as connection:
+        rows = connection.execute(
+            sa.select(comments.c.comment_id, comments.c.parent_comment_id, comments.c.author)
+        ).all()
+    assert sorted(tuple(r) for r in rows) == [("k1", None, "Ann"), ("k2", "k1", "Bo")]
 
 
 def test_scored_rows_are_ingested_as_given(
