@@ -28,6 +28,9 @@ Provenance = Literal["own", "quoted", "edited"]
 """Where an article paragraph comes from: the page's own words, a verbatim quote of the
 original article, or a quote with changes (see `Paragraph.edits`)."""
 
+CommentKind = Literal["comment", "pingback", "trackback"]
+"""A comment someone wrote, or a linkback: another site's notice that it linked here."""
+
 ProvenanceBasis = Literal["original", "markup", "none"]
 """What provenance was decided from: a comparison with the original article, the page's
 own markup (block quotes, bracketed insertions), or nothing (every paragraph is `own`)."""
@@ -93,6 +96,10 @@ class Comment:
     anchor: str | None = None
     deleted: bool = False
     """A placeholder for a removed or deleted comment, kept so the tree stays whole."""
+    author_raw: str | None = None
+    """The author element's text as the page showed it ("Anna sagt:"), when `author`
+    differs from it; None when they are the same."""
+    kind: CommentKind = "comment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,9 @@ class Thread:
     unloaded_replies: int = 0
     """Replies the source mentions but does not contain (e.g. Reddit "load more" stubs)."""
     warnings: tuple[ThreadWarning, ...] = ()
+    pingbacks: tuple[Comment, ...] = ()
+    """Pingbacks and trackbacks, kept beside the tree (not in `comments`) unless the parser
+    was told to include them; each has depth 0, no parent, and its position among them."""
 
     @property
     def title(self) -> str | None:
@@ -198,7 +208,8 @@ class Thread:
 
 
 def check_consistent(thread: Thread) -> None:
-    """Check ids are unique, parents exist and precede, depths and positions are right.
+    """Check ids are unique, parents exist and precede, depths and positions are right
+    (pingbacks kept beside the tree are top-level and numbered among themselves).
 
     Raises:
         ParseError: naming the first comment that breaks the rule.
@@ -221,6 +232,14 @@ def check_consistent(thread: Thread) -> None:
         if c.depth != expected:
             raise ParseError(f"comment {c.comment_id!r} has depth {c.depth}, not {expected}")
         depth[c.comment_id] = expected
+    for index, c in enumerate(thread.pingbacks):
+        if c.comment_id in depth:
+            raise ParseError(f"duplicate comment id {c.comment_id!r}")
+        if c.position != index or c.depth != 0 or c.parent_id is not None:
+            raise ParseError(
+                f"pingback {c.comment_id!r} must have position {index}, depth 0 and no parent"
+            )
+        depth[c.comment_id] = 0
 
 
 _THREAD_ADAPTER: TypeAdapter[Thread] = TypeAdapter(Thread)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from app.domain import Thread
+from app.threads.authors import clean_author
 from app.threads.dates import parse_date
 from app.threads.htmlutil import (
     CommentMarkup,
@@ -25,7 +26,6 @@ from app.threads.htmlutil import (
     element_text,
     finish,
     parse_with,
-    strip_says,
 )
 from app.threads.options import ParseOptions
 from app.threads.tree import RawComment
@@ -103,12 +103,14 @@ def _classic(blocks: list[Element], page: HtmlPage) -> list[RawComment]:
             tokens = class_tokens(item)
             if item.tag == "dt":
                 anchor = item.get("id") or _named_anchor(item)
+                author, author_raw = clean_author(element_text(item, _is_chrome))
                 current = RawComment(
                     comment_id=anchor or f"html-{len(records) + 1}",
                     parent_id=None,
                     text="",
-                    author=strip_says(element_text(item, _is_chrome)),
+                    author=author,
                     anchor=anchor,
+                    author_raw=author_raw,
                 )
                 records.append(current)
             elif current is None:

@@ -22,12 +22,13 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from app.domain import Article, Paragraph, Provenance, Thread, ThreadWarning
+from app.domain import Article, CommentKind, Paragraph, Provenance, Thread, ThreadWarning
 from app.errors import ParseError
+from app.threads.authors import clean_author
 from app.threads.dates import parse_date
 from app.threads.options import ParseOptions
 from app.threads.provenance import find_insertions
-from app.threads.tree import RawComment, build_thread
+from app.threads.tree import RawComment, build_thread, mark_linkback
 
 Element = etree._Element
 """An element of a parsed page."""
@@ -60,6 +61,8 @@ class HtmlPage:
     against it."""
     outline: Outline
     warnings: tuple[ThreadWarning, ...] = ()
+    include_pingbacks: bool = False
+    """`ParseOptions.include_pingbacks`, for `finish`."""
 
     def absolute(self, href: str | None) -> str | None:
         """`href` resolved against the page URL (as given when there is none)."""
@@ -179,6 +182,7 @@ def load_page(data: bytes, options: ParseOptions) -> HtmlPage:
         url=options.url or outline.canonical,
         outline=outline,
         warnings=tuple(warnings),
+        include_pingbacks=options.include_pingbacks,
     )
 
 
@@ -228,6 +232,7 @@ def finish(
         url=page.url,
         source_format=source_format,
         warnings=page.warnings,
+        include_pingbacks=page.include_pingbacks,
     )
 
 
@@ -235,11 +240,8 @@ def finish(
 
 
 def strip_says(name: str) -> str | None:
-    """An author as shown without the "says:" / "said..." that follows it, or None."""
-    name = " ".join(name.split())
-    if name.rstrip(":.… ").lower().endswith(("says", "said", "wrote")):
-        name = _SAYS_RE.sub("", name).strip()
-    return name or None
+    """An author as shown without the "says:" / "sagt:" that follows it, or None."""
+    return clean_author(name)[0]
 
 
 def class_tokens(element: Element) -> list[str]:
@@ -859,7 +861,6 @@ class Role(IntEnum):
 
 _OUTSIDE_BODY = frozenset({Role.CHROME, Role.COMMENT, Role.CHILDREN})
 _OUTSIDE_TEXT = _OUTSIDE_BODY | {Role.AUTHOR, Role.DATE, Role.DATE_BOX}
-_SAYS_RE = re.compile(r"\s*\b(?:says|said|wrote)\s*(?::|\.\.\.|…)?\s*$", re.IGNORECASE)
 _LEVEL_RE = re.compile(r"(?:depth|level|indent|nest(?:ed|ing)?|lvl)[-_]?(\d{1,4})$", re.IGNORECASE)
 _CHROME_TAGS = frozenset({"form", "button", "input", "select", "textarea", "iframe", "svg", "img"})
 _TAG_ROLES: dict[str, Role] = dict.fromkeys(_CHROME_TAGS, Role.CHROME) | {"time": Role.DATE}
@@ -930,6 +931,11 @@ class CommentMarkup:
     def is_deleted(self, element: Element, body: Element | None, text: str) -> bool:
         """True when the comment is a placeholder for a removed one."""
         return False
+
+    def kind(self, element: Element) -> CommentKind:
+        """What the comment element's markup says it is ("Pingback:" prefixes are read
+        for every variant, after this)."""
+        return "comment"
 
 
 _DIGIT_RE = re.compile(r"\d")
@@ -1114,8 +1120,14 @@ def _read_comment(
         text = element_text(body, markup.outside_body)
     else:
         text = element_text(body if body is not None else element, markup.outside_text)
+    author_raw: str | None = None
     if parts.author is not None:
-        author = strip_says("".join(cast(Iterator[str], parts.author.itertext())))
+        author, author_raw = _author_of(parts.author, markup)
+        if parts.time is None and parts.date_box is None:
+            # Themes that print the date inside the author element ("<strong>Anna
+            # <a href="#comment-5">5. März</a></strong>") still give the comment its date.
+            parts.time = next(parts.author.iter("time"), None)
+            parts.date_box = next((a for a in parts.author.iter("a") if _is_permalink(a)), None)
     else:
         author = markup.fallback_author(element, body)
     record = RawComment(
@@ -1125,9 +1137,59 @@ def _read_comment(
         author=author,
         anchor=anchor,
         deleted=markup.is_deleted(element, body, text),
+        author_raw=author_raw,
+        kind=markup.kind(element),
     )
     _read_date(parts, record, page, markup.outside_body)
-    return record
+    return mark_linkback(record)
+
+
+_NOT_NAME_TOKENS = frozenset(
+    {"comment-meta", "comment-metadata", "commentmetadata", "says", "screen-reader-text"}
+)
+_NOT_NAME_ROLES = frozenset({Role.CHROME, Role.DATE, Role.DATE_BOX})
+
+
+def _is_permalink(element: Element) -> bool:
+    return element.tag == "a" and "#comment" in (element.get("href") or "")
+
+
+def _author_of(author: Element, markup: CommentMarkup) -> tuple[str | None, str | None]:
+    """(the name, the element's text when it differs) of a comment's author element.
+
+    By structure first: the name element inside it (`.fn`, `[itemprop=name]`, else its
+    first link that is not the permalink), without the date, metadata and "says" chrome
+    some themes put beside the name; what is left goes through `clean_author`.
+    """
+    shown = " ".join("".join(cast(Iterator[str], author.itertext())).split()) or None
+
+    def not_name(element: Element) -> bool:
+        if element.tag == "time" or _is_permalink(element):
+            return True
+        if not _NOT_NAME_TOKENS.isdisjoint(class_tokens(element)):
+            return True
+        return markup.role(element) in _NOT_NAME_ROLES
+
+    named: Element = author
+    links: list[Element] = []
+    skipped: set[Element] = set()
+    for inner in author.iter():
+        if inner is not author and (not_name(inner) or inner.getparent() in skipped):
+            skipped.add(inner)
+            continue
+        if "fn" in class_tokens(inner) or inner.get("itemprop") == "name":
+            if element_text(inner, not_name):
+                named = inner
+                break
+        elif inner.tag == "a" and inner is not author and element_text(inner, not_name):
+            links.append(inner)
+    else:
+        if links:
+            named = links[0]
+    name, _ = clean_author(element_text(named, not_name).replace("\n", " "))
+    if name is None:
+        name, _ = clean_author(shown)
+    return name, (shown if shown != name else None)
 
 
 def _read_date(parts: _Parts, record: RawComment, page: HtmlPage, skip: Skip) -> None:

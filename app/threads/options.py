@@ -51,6 +51,8 @@ class ParseOptions:
     columns: Columns = Columns()
     max_bytes: int = DEFAULT_MAX_BYTES
     max_comments: int = DEFAULT_MAX_COMMENTS
+    include_pingbacks: bool = False
+    """Keep pingbacks and trackbacks in the tree (with their `kind`) instead of beside it."""
 
 
 def decode_text(data: bytes) -> str:

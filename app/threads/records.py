@@ -6,6 +6,7 @@ empty, ``0`` or ``null`` parent means a reply to the article. Ids are compared a
 numbers become ``"12"`` (never ``"12.0"``), and so does the text ``"12.0"``, which is how
 pandas writes an integer column that has gaps. A record whose text is null is kept as a
 deleted placeholder, as is one with a true ``deleted`` / ``is_deleted`` / ``removed`` field.
+A ``comment_type`` / ``type`` field of ``pingback`` or ``trackback`` marks a linkback.
 
 Records are flat, so depth costs nothing: a 10,000-level reply chain reads like any other.
 """
@@ -22,15 +23,17 @@ from typing import Any
 
 from app.domain import Article, Paragraph, Thread
 from app.errors import ParseError
+from app.threads.authors import kind_from_value
 from app.threads.dates import parse_date
 from app.threads.jsonutil import describe_type, load_json
 from app.threads.options import CANDIDATES, Columns, ParseOptions, decode_text, normalise_name
-from app.threads.tree import RawComment, build_thread
+from app.threads.tree import RawComment, build_thread, mark_linkback
 from app.threads.xmlutil import plain_paragraphs, plain_to_text
 
 _EXTRA_CANDIDATES: dict[str, tuple[str, ...]] = {
     "url": ("url", "permalink", "link"),
     "deleted": ("deleted", "is_deleted", "removed"),
+    "kind": ("comment_type", "type"),
 }
 _ARRAY_KEYS = ("comments", "data", "items")
 _TOP_LEVEL = frozenset({"", "0", "null", "none", "nan"})
@@ -50,6 +53,7 @@ class _Fields:
     date: str | None
     url: str | None
     deleted: str | None
+    kind: str | None = None
 
 
 def parse_json(data: bytes, options: ParseOptions) -> Thread:
@@ -161,6 +165,7 @@ def _build(
         article=article,
         url=options.url or url,
         source_format=source_format,
+        include_pingbacks=options.include_pingbacks,
     )
 
 
@@ -210,6 +215,7 @@ def _resolve(seen: list[str], options: ParseOptions) -> _Fields:
         date=chosen["date"],
         url=chosen["url"],
         deleted=chosen["deleted"],
+        kind=chosen["kind"],
     )
 
 
@@ -236,15 +242,19 @@ def _records(rows: list[tuple[str, Any]], fields: _Fields) -> Iterator[RawCommen
                 f"{where}: the text field {fields.text!r} is {describe_type(body)}, not text"
             )
         date = row.get(fields.date) if fields.date else None
-        yield RawComment(
-            comment_id=comment_id,
-            parent_id=parent,
-            text=plain_to_text(body or ""),
-            author=_author(row.get(fields.author) if fields.author else None, where),
-            posted_at=parse_date(date) if isinstance(date, str | int | float) else None,
-            date_text=str(date) if isinstance(date, str | int | float) and date != "" else None,
-            url=_optional_text(row.get(fields.url)) if fields.url else None,
-            deleted=body is None or _is_true(row.get(fields.deleted) if fields.deleted else None),
+        yield mark_linkback(
+            RawComment(
+                comment_id=comment_id,
+                parent_id=parent,
+                text=plain_to_text(body or ""),
+                author=_author(row.get(fields.author) if fields.author else None, where),
+                posted_at=parse_date(date) if isinstance(date, str | int | float) else None,
+                date_text=str(date) if isinstance(date, str | int | float) and date != "" else None,
+                url=_optional_text(row.get(fields.url)) if fields.url else None,
+                deleted=body is None
+                or _is_true(row.get(fields.deleted) if fields.deleted else None),
+                kind=kind_from_value(row.get(fields.kind) if fields.kind else None),
+            )
         )
 
 

@@ -26,7 +26,7 @@ from app.domain import Article, Paragraph, Thread
 from app.errors import ParseError
 from app.threads.dates import DATE_RE, parse_date
 from app.threads.options import ParseOptions, decode_text
-from app.threads.tree import RawComment, build_thread
+from app.threads.tree import RawComment, build_thread, mark_linkback
 
 _HEADER_RE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<num>\d{1,6})\.[ \t]+(?P<author>\S.*?)[ \t]+"
@@ -99,7 +99,13 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
             stack[-1].lines.append(line)
     while stack:
         _close(stack.pop())
-    return build_thread(records, article=article, url=options.url, source_format="text")
+    return build_thread(
+        [mark_linkback(raw) for raw in records],
+        article=article,
+        url=options.url,
+        source_format="text",
+        include_pingbacks=options.include_pingbacks,
+    )
 
 
 def _first_header(lines: list[str]) -> int | None:

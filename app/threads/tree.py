@@ -4,6 +4,10 @@ Every parser ends here, so the repairs are the same for every format: duplicate 
 renamed, replies to a missing parent (orphans) are attached to the article, cycles are
 broken, and every repair becomes a `ThreadWarning`. Nothing is dropped. All walks are
 iterative, so a 10,000-level thread costs no recursion.
+
+Pingbacks and trackbacks (a parser's `kind`, see `mark_linkback` for prefixes) are
+set beside the tree in `Thread.pingbacks` unless `include_pingbacks`; a reply to one is
+attached to the article, as an orphan is.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.domain import Article, Comment, Thread, ThreadWarning
+from app.domain import Article, Comment, CommentKind, Thread, ThreadWarning
+from app.threads.authors import clean_author, linkback_kind
 
 
 @dataclass(slots=True)
@@ -28,6 +33,8 @@ class RawComment:
     url: str | None = None
     anchor: str | None = None
     deleted: bool = False
+    author_raw: str | None = None
+    kind: CommentKind = "comment"
 
 
 def build_thread(
@@ -38,6 +45,7 @@ def build_thread(
     source_format: str,
     unloaded_replies: int = 0,
     warnings: Iterable[ThreadWarning] = (),
+    include_pingbacks: bool = False,
 ) -> Thread:
     """Check and repair the tree, then lay the comments out in threaded display order.
 
@@ -48,6 +56,7 @@ def build_thread(
     notes = list(warnings)
     nodes: list[RawComment] = []
     index: dict[str, int] = {}
+    linkbacks: list[RawComment] = []
     for raw in records:
         if raw.comment_id in index:
             new_id = _unique_id(raw.comment_id, index)
@@ -61,6 +70,24 @@ def build_thread(
             raw.comment_id = new_id
         index[raw.comment_id] = len(nodes)
         nodes.append(raw)
+
+    if not include_pingbacks and any(raw.kind != "comment" for raw in nodes):
+        linkbacks = [raw for raw in nodes if raw.kind != "comment"]
+        set_aside = {raw.comment_id: raw.kind for raw in linkbacks}
+        nodes = [raw for raw in nodes if raw.kind == "comment"]
+        index = {raw.comment_id: i for i, raw in enumerate(nodes)}
+        for raw in nodes:
+            kind = set_aside.get(raw.parent_id or "")
+            if kind is not None:
+                notes.append(
+                    ThreadWarning(
+                        "orphan",
+                        f"comment {raw.comment_id!r} replies to the {kind} {raw.parent_id!r}, "
+                        "which is kept beside the tree; attached to the article",
+                        raw.comment_id,
+                    )
+                )
+                raw.parent_id = None
 
     for raw in nodes:
         if raw.parent_id is not None and raw.parent_id not in index:
@@ -94,21 +121,7 @@ def build_thread(
     while stack:
         i, depth = stack.pop()
         raw = nodes[i]
-        comments.append(
-            Comment(
-                comment_id=raw.comment_id,
-                parent_id=raw.parent_id,
-                text=raw.text,
-                depth=depth,
-                position=len(comments),
-                author=raw.author,
-                posted_at=raw.posted_at,
-                date_text=raw.date_text,
-                url=raw.url,
-                anchor=raw.anchor,
-                deleted=raw.deleted,
-            )
-        )
+        comments.append(_comment(raw, raw.parent_id, depth, len(comments)))
         stack.extend((k, depth + 1) for k in reversed(children.get(raw.comment_id, [])))
 
     return Thread(
@@ -118,6 +131,38 @@ def build_thread(
         source_format=source_format,
         unloaded_replies=unloaded_replies,
         warnings=tuple(notes),
+        pingbacks=tuple(_comment(raw, None, 0, i) for i, raw in enumerate(linkbacks)),
+    )
+
+
+def mark_linkback(raw: RawComment) -> RawComment:
+    """Mark a comment that WordPress prefixed "Pingback:" / "Trackback:" as one, and take
+    the prefix out of its author. For the formats that have linkbacks (not Reddit's or
+    Disqus's, where such a prefix is only what someone wrote)."""
+    if raw.kind == "comment":
+        raw.kind = linkback_kind(raw.author, raw.text) or "comment"
+    if raw.kind != "comment" and raw.author is not None:
+        author, shown = clean_author(raw.author)
+        if shown is not None:
+            raw.author, raw.author_raw = author, raw.author_raw or shown
+    return raw
+
+
+def _comment(raw: RawComment, parent_id: str | None, depth: int, position: int) -> Comment:
+    return Comment(
+        comment_id=raw.comment_id,
+        parent_id=parent_id,
+        text=raw.text,
+        depth=depth,
+        position=position,
+        author=raw.author,
+        posted_at=raw.posted_at,
+        date_text=raw.date_text,
+        url=raw.url,
+        anchor=raw.anchor,
+        deleted=raw.deleted,
+        author_raw=raw.author_raw,
+        kind=raw.kind,
     )
 
 

@@ -10,7 +10,7 @@ comment belongs to that comment. Themes that only describe their comments in JSO
 
 from __future__ import annotations
 
-from app.domain import Thread
+from app.domain import CommentKind, Thread
 from app.threads.htmlutil import (
     CommentMarkup,
     Element,
@@ -81,6 +81,13 @@ class WordPressMarkup(CommentMarkup):
             if role is not None:
                 return role
         return Role.OTHER
+
+    def kind(self, element: Element) -> CommentKind:
+        """A pingback or trackback by its `li.pingback` / `li.trackback` class."""
+        classes = (element.get("class") or "").split()
+        if "pingback" in classes:
+            return "pingback"
+        return "trackback" if "trackback" in classes else "comment"
 
     def fallback_author(self, element: Element, body: Element | None) -> str | None:
         """A pingback's or trackback's author is the page that linked here."""

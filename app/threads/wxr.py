@@ -8,7 +8,8 @@ Comments keep their moderation state as WordPress stored it: approved (``1``) an
 (``0``) comments are ordinary comments, since pending ones are exactly what a moderator
 should see; ``spam``, ``trash`` and ``post-trashed`` comments are kept with
 ``deleted=True`` (text included) so replies to them keep their place in the tree.
-Pingbacks and trackbacks are kept as comments too.
+Pingbacks and trackbacks (``wp:comment_type``) are set beside the tree, or kept in it with
+their kind when ``options.include_pingbacks``.
 
 Bodies are stored before WordPress's ``wpautop``: a blank line is a paragraph break and a
 single newline a line break; HTML inside is reduced to its visible text.
@@ -27,9 +28,10 @@ from xml.etree.ElementTree import Element
 
 from app.domain import Article, Paragraph, Thread, ThreadWarning
 from app.errors import ParseError
+from app.threads.authors import kind_from_value
 from app.threads.dates import parse_date
 from app.threads.options import ParseOptions
-from app.threads.tree import RawComment, build_thread
+from app.threads.tree import RawComment, build_thread, mark_linkback
 from app.threads.xmlutil import (
     detach,
     element_text,
@@ -123,6 +125,7 @@ def parse(data: bytes, options: ParseOptions) -> Thread:
         url=options.url or chosen.link,
         source_format="wxr",
         warnings=_skipped_warning(chosen, with_comments, options.url),
+        include_pingbacks=options.include_pingbacks,
     )
 
 
@@ -180,7 +183,7 @@ def _comment(fields: dict[str, str], post: _Post) -> RawComment:
     local = fields.get("wp:comment_date") or None
     gmt = fields.get("wp:comment_date_gmt") or None
     anchor = f"comment-{comment_id}"
-    return RawComment(
+    raw = RawComment(
         comment_id=comment_id,
         parent_id=None if parent in ("", "0") else parent,
         text=html_to_text(fields.get("wp:comment_content", ""), newlines_are_breaks=True),
@@ -190,7 +193,9 @@ def _comment(fields: dict[str, str], post: _Post) -> RawComment:
         url=f"{post.link}#{anchor}" if post.link else None,
         anchor=anchor,
         deleted=fields.get("wp:comment_approved", "").lower() in _REMOVED_STATES,
+        kind=kind_from_value(fields.get("wp:comment_type")),
     )
+    return mark_linkback(raw)
 
 
 def _utc(text: str | None) -> datetime | None:

@@ -113,8 +113,10 @@ def test_lemire_page_tree_ignores_recent_comments_widget() -> None:
 
 def test_classic_markup_with_pingback_and_nested_replies() -> None:
     thread = _parse(HTML / "wordpress_classic.html")
-    assert _edges(thread) == [("11", None, 0), ("12", "11", 1), ("14", "12", 2), ("13", None, 0)]
-    bob, ann, thanks, pingback = thread.comments
+    assert _edges(thread) == [("11", None, 0), ("12", "11", 1), ("14", "12", 2)]
+    bob, ann, thanks = thread.comments
+    (pingback,) = thread.pingbacks
+    assert (pingback.comment_id, pingback.kind) == ("13", "pingback")
     assert bob.author == "Bob"
     assert bob.text == "Which variety did you grow?\n\nMine split\nevery time."
     assert bob.date_text == "January 5, 2020 at 10:00 am"  # without the "(Edit)" link

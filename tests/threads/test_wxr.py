@@ -90,7 +90,6 @@ def test_small_export_tree_and_moderation_states() -> None:
         ("102", "101", 1),
         ("103", "101", 1),
         ("104", "103", 2),
-        ("105", None, 0),
         ("106", None, 0),
         ("107", None, 0),  # its parent 999 is not in the export
         ("108", None, 0),
@@ -99,8 +98,10 @@ def test_small_export_tree_and_moderation_states() -> None:
     assert deleted == {"103", "106"}  # spam and trash; pending 102 is an ordinary comment
     assert thread.get("101").text == ("I saw this coming.\n\nSecond paragraph,\nwith a line break.")
     assert thread.get("103").text == "Buy pills"
-    assert thread.get("105").author == "Other Blog » Rates"
-    assert thread.get("105").text == "[…] as the bank said […]"
+    (pingback,) = thread.pingbacks  # beside the tree
+    assert (pingback.comment_id, pingback.kind) == ("105", "pingback")
+    assert pingback.author == "Other Blog » Rates"
+    assert pingback.text == "[…] as the bank said […]"
     assert thread.get("108").posted_at == datetime(2021, 3, 3, 12, 0)  # local, no zone
     assert thread.get("108").date_text == "2021-03-03 12:00:00"
     codes = sorted(w.code for w in thread.warnings)
