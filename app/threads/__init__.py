@@ -34,6 +34,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "wordpress": ("app.threads.wordpress", "parse"),
     "blogger": ("app.threads.blogger", "parse"),
     "html-generic": ("app.threads.generic_html", "parse"),
+    "hackernews": ("app.threads.hackernews", "parse"),
     "wxr": ("app.threads.wxr", "parse"),
     "disqus": ("app.threads.disqus", "parse"),
     "reddit": ("app.threads.reddit", "parse"),
