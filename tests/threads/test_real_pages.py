@@ -5,7 +5,7 @@ fixtures (data/README.md, "Real comment pages", names the repository, path, comm
 licence of each). Its `<name>.gold.json` lists the comments in document order as
 {"id", "parent", "author"}, made by reading the page's own markup a second way (the
 file's "method" says how); pingbacks and trackbacks are listed apart, under "pingbacks",
-and are not comments of the tree.
+and are not comments of the tree (the parsers keep them in `Thread.pingbacks`).
 
 `app.threads.parse` reads each page with auto-detection. Comment ids differ between the
 page and a parser (some parsers number comments themselves), so parent edges are compared
@@ -121,10 +121,13 @@ def _gold_tree(gold: dict[str, Any]) -> tuple[int, list[int | None], list[str | 
 def test_real_page_matches_its_gold_tree(name: str) -> None:
     thread = parse((REAL / name).read_bytes())
     count, parents, authors = _tree(thread)
-    gold_count, gold_parents, gold_authors = _gold_tree(_gold(name))
+    gold = _gold(name)
+    gold_count, gold_parents, gold_authors = _gold_tree(gold)
     assert count == gold_count, f"{count} comments, the page has {gold_count}"
     assert parents == gold_parents, "parent edges (as positions in document order) differ"
     assert authors == gold_authors
+    # Pingbacks and trackbacks sit beside the tree, never in it.
+    assert len(thread.pingbacks) == len(gold["pingbacks"])
 
 
 def test_every_page_has_a_gold_tree_and_a_test() -> None:
