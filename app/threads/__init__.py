@@ -38,6 +38,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "wxr": ("app.threads.wxr", "parse"),
     "disqus": ("app.threads.disqus", "parse"),
     "reddit": ("app.threads.reddit", "parse"),
+    "discourse": ("app.threads.discourse", "parse"),
     "json": ("app.threads.records", "parse_json"),
     "jsonl": ("app.threads.records", "parse_jsonl"),
     "csv": ("app.threads.records", "parse_csv"),

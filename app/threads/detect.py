@@ -77,6 +77,7 @@ def _first_element(head: bytes) -> str:
 
 _THREADGUARD_RE = re.compile(rb'"schema"\s*:\s*"threadguard\.thread/')
 _REDDIT_RE = re.compile(rb'"kind"\s*:\s*"Listing"')
+_DISCOURSE_RE = re.compile(rb'"post_stream"\s*:\s*\{')
 _REDDIT_THING_RE = re.compile(rb'"kind"\s*:\s*"(?:t1|t3|more)"')
 
 
@@ -85,6 +86,9 @@ def _detect_json(head: bytes) -> str:
     the parser reads it once, and its errors name what is broken."""
     if head.startswith(b"{") and _THREADGUARD_RE.search(head):
         return "threadguard-json"
+    # Discourse writes post_stream first in a topic, so it is within the sniffed bytes.
+    if head.startswith(b"{") and _DISCOURSE_RE.search(head) and b'"post_number"' in head:
+        return "discourse"
     if _REDDIT_RE.search(head) and _REDDIT_THING_RE.search(head):
         return "reddit"
     first, _, rest = head.partition(b"\n")
