@@ -3,13 +3,15 @@
 Each page in tests/data/real/ was copied unchanged from a public repository's test
 fixtures (data/README.md, "Real comment pages", names the repository, path, commit and
 licence of each). Its `<name>.gold.json` lists the comments in document order as
-{"id", "parent", "author"}, made by reading the page's own markup a second way (the
-file's "method" says how); pingbacks and trackbacks are listed apart, under "pingbacks",
-and are not comments of the tree (the parsers keep them in `Thread.pingbacks`).
+{"id", "parent", "author"} (an export: in its own order), made by reading the page's own
+markup a second way (the file's "method" says how); pingbacks and trackbacks are listed
+apart, under "pingbacks", and are not comments of the tree (the parsers keep them in
+`Thread.pingbacks`).
 
 `app.threads.parse` reads each page with auto-detection. Comment ids differ between the
 page and a parser (some parsers number comments themselves), so parent edges are compared
-as positions: comment i's parent is the j-th comment of the page in both trees.
+as positions: comment i's parent is the j-th comment in both trees, the gold laid out
+depth first with siblings in source order, as `tree.build_thread` lays out every thread.
 
 A page the parsers do not read right yet is marked xfail(strict=True): once it passes,
 the mark fails the run and must come off.
@@ -84,6 +86,7 @@ PAGES = [
         "Disqus embed replies are flat: li.post nesting in ul.children is not read",
     ),
     _ok("pikabu_ru.html"),
+    _ok("discourse_topic_en.json"),
     _xfail(
         "habr_ru.html",
         "ParseError: habr.com's li.content-list__item_comment markup is not recognised",
@@ -110,8 +113,23 @@ def _tree(thread: Thread) -> tuple[int, list[int | None], list[str | None]]:
     return len(ids), parents, [c.author for c in thread.comments]
 
 
+def _threaded(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The comments depth first, siblings in source order: the order `tree.build_thread`
+    lays a thread out in. A rendered page's document order already is (checked below)."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for comment in comments:
+        children.setdefault(comment["parent"], []).append(comment)
+    out: list[dict[str, Any]] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        comment = stack.pop()
+        out.append(comment)
+        stack.extend(reversed(children.get(comment["id"], [])))
+    return out
+
+
 def _gold_tree(gold: dict[str, Any]) -> tuple[int, list[int | None], list[str | None]]:
-    comments: list[dict[str, Any]] = gold["comments"]
+    comments = _threaded(gold["comments"])
     ids = [str(c["id"]) for c in comments]
     parents = _parent_positions(ids, [c["parent"] for c in comments])
     return gold["count"], parents, [c["author"] for c in comments]
@@ -151,3 +169,6 @@ def test_gold_tree_is_whole(name: str) -> None:
         assert set(comment) == {"id", "parent", "author"}
         assert comment["parent"] is None or comment["parent"] in ids[:i]
     assert not set(ids) & {p["id"] for p in gold["pingbacks"]}
+    if name.endswith(".html"):
+        # A rendered page shows its threads depth first already.
+        assert _threaded(comments) == comments
