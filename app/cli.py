@@ -107,6 +107,13 @@ def parse_command(
     text_column: Annotated[str | None, typer.Option(help="JSON/CSV: the text field.")] = None,
     author_column: Annotated[str | None, typer.Option(help="JSON/CSV: the author field.")] = None,
     date_column: Annotated[str | None, typer.Option(help="JSON/CSV: the date field.")] = None,
+    include_pingbacks: Annotated[
+        bool,
+        typer.Option(
+            "--include-pingbacks",
+            help="Keep pingbacks and trackbacks in the tree (default: beside it, counted).",
+        ),
+    ] = False,
     score: Annotated[
         bool, typer.Option("--score", help="Label every comment with the current model.")
     ] = False,
@@ -135,6 +142,7 @@ def parse_command(
             author=author_column,
             date=date_column,
         ),
+        include_pingbacks=include_pingbacks,
     )
     thread = parse(source.data, format=format, options=options, original=original_bytes)
     err = Console(stderr=True, highlight=False)
@@ -485,6 +493,8 @@ def tree_text(thread: Thread, scores: dict[str, dict[str, Any]] | None = None) -
             out.append(f" · {when or comment.date_text}", style="green")
         if comment.deleted:
             out.append(" · deleted", style="red")
+        if comment.kind != "comment":
+            out.append(f" · {comment.kind}", style="magenta")
         out.append(" — " + _snippet(comment.text) + "\n")
         if scores is not None:
             pad = guides + ("   " if is_last else "│  ")
@@ -532,7 +542,14 @@ def _summary(thread: Thread) -> str:
             for kind in ("own", "quoted", "edited")
         }
         counted += f" ({kinds['own']} own, {kinds['quoted']} quoted, {kinds['edited']} edited)"
-    parts = [thread.source_format, plural(len(thread.comments), "comment"), counted]
+    # Linkbacks are counted apart from what people wrote, wherever they sit.
+    in_tree = [c for c in thread.comments if c.kind != "comment"]
+    parts = [thread.source_format, plural(len(thread.comments) - len(in_tree), "comment")]
+    for kind in ("pingback", "trackback"):
+        count = sum(c.kind == kind for c in (*in_tree, *thread.pingbacks))
+        if count:
+            parts.append(plural(count, kind))
+    parts.append(counted)
     if thread.unloaded_replies:
         parts.append(f"{plural(thread.unloaded_replies, 'reply')} not in the source")
     if thread.url:

@@ -176,6 +176,10 @@ def ingest_command(
     text_column: Annotated[str | None, typer.Option(help="JSON/CSV: the text field.")] = None,
     author_column: Annotated[str | None, typer.Option(help="JSON/CSV: the author field.")] = None,
     date_column: Annotated[str | None, typer.Option(help="JSON/CSV: the date field.")] = None,
+    include_pingbacks: Annotated[
+        bool,
+        typer.Option("--include-pingbacks", help="Queue a page's pingbacks and trackbacks too."),
+    ] = False,
     database_url: DatabaseUrlOption = None,
     model_dir: ModelDirOption = None,
     policy_file: PolicyOption = None,
@@ -219,6 +223,7 @@ def ingest_command(
                 author=author_column,
                 date=date_column,
             ),
+            include_pingbacks=include_pingbacks,
         )
         thread = parse(data, format=format, options=options)
     models = model_dir or settings.model_dir or registry.default_model_dir()

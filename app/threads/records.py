@@ -242,20 +242,21 @@ def _records(rows: list[tuple[str, Any]], fields: _Fields) -> Iterator[RawCommen
                 f"{where}: the text field {fields.text!r} is {describe_type(body)}, not text"
             )
         date = row.get(fields.date) if fields.date else None
-        yield mark_linkback(
-            RawComment(
-                comment_id=comment_id,
-                parent_id=parent,
-                text=plain_to_text(body or ""),
-                author=_author(row.get(fields.author) if fields.author else None, where),
-                posted_at=parse_date(date) if isinstance(date, str | int | float) else None,
-                date_text=str(date) if isinstance(date, str | int | float) and date != "" else None,
-                url=_optional_text(row.get(fields.url)) if fields.url else None,
-                deleted=body is None
-                or _is_true(row.get(fields.deleted) if fields.deleted else None),
-                kind=kind_from_value(row.get(fields.kind) if fields.kind else None),
-            )
+        stated = row.get(fields.kind) if fields.kind else None
+        record = RawComment(
+            comment_id=comment_id,
+            parent_id=parent,
+            text=plain_to_text(body or ""),
+            author=_author(row.get(fields.author) if fields.author else None, where),
+            posted_at=parse_date(date) if isinstance(date, str | int | float) else None,
+            date_text=str(date) if isinstance(date, str | int | float) and date != "" else None,
+            url=_optional_text(row.get(fields.url)) if fields.url else None,
+            deleted=body is None or _is_true(row.get(fields.deleted) if fields.deleted else None),
+            kind=kind_from_value(stated),
         )
+        # A record that names its type is taken at its word, even when its text happens to
+        # begin "Pingback:".
+        yield mark_linkback(record) if stated in (None, "") else record
 
 
 def _id_text(value: Any, where: str, field: str | None) -> str | None:

@@ -140,7 +140,8 @@ def mark_linkback(raw: RawComment) -> RawComment:
     the prefix out of its author. For the formats that have linkbacks (not Reddit's or
     Disqus's, where such a prefix is only what someone wrote)."""
     if raw.kind == "comment":
-        raw.kind = linkback_kind(raw.author, raw.text) or "comment"
+        # The raw author first: an HTML parser has already taken the prefix off the name.
+        raw.kind = linkback_kind(raw.author_raw or raw.author, raw.text) or "comment"
     if raw.kind != "comment" and raw.author is not None:
         author, shown = clean_author(raw.author)
         if shown is not None:
