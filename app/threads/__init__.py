@@ -35,6 +35,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "blogger": ("app.threads.blogger", "parse"),
     "html-generic": ("app.threads.generic_html", "parse"),
     "hackernews": ("app.threads.hackernews", "parse"),
+    "forum": ("app.threads.forum", "parse"),
     "wxr": ("app.threads.wxr", "parse"),
     "disqus": ("app.threads.disqus", "parse"),
     "reddit": ("app.threads.reddit", "parse"),

@@ -1,16 +1,17 @@
 """An HTML comment page of any kind: parsed once, then read by the variant that fits.
 
-The variants are tried in order of how sure their markup makes us: Hacker News,
-WordPress (its comment list, else JSON-LD comments), Blogger, then a recognised comments
-section that is empty (a valid thread with no comments), then the generic reader that
-looks for repeated comment blocks. The thread's `source_format` names the variant that
-read it, so `parse(..., format=thread.source_format)` reads the same page the same way.
+The variants are tried in order of how sure their markup makes us: Hacker News, phpBB
+and vBulletin forums, WordPress (its comment list, else JSON-LD comments), Blogger, then
+a recognised comments section that is empty (a valid thread with no comments), then the
+generic reader that looks for repeated comment blocks. The thread's `source_format` names
+the variant that read it, so `parse(..., format=thread.source_format)` reads the same page
+the same way.
 """
 
 from __future__ import annotations
 
 from app.domain import Thread
-from app.threads import blogger, generic_html, hackernews, wordpress
+from app.threads import blogger, forum, generic_html, hackernews, wordpress
 from app.threads.htmlutil import HtmlPage, parse_with
 from app.threads.options import ParseOptions
 
@@ -18,7 +19,7 @@ FORMAT = "html"
 
 NOT_FOUND = (
     "HTML page has no comments section that threadguard recognises (looked for Hacker News "
-    "table.comment-tree, WordPress "
+    "table.comment-tree, phpBB div.post#pN / vBulletin li.postcontainer#post_N, WordPress "
     "ol.comment-list / ol.commentlist, Blogger #comment-holder / dl#comments-block, JSON-LD "
     "Comment objects, and repeated comment / reply / post blocks with an author and text)"
 )
@@ -26,11 +27,14 @@ NOT_FOUND = (
 
 def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     """The comments of an already parsed page by whichever variant recognises it."""
-    # HN's comment tree is unmistakable and its flat rows would otherwise be misread as
-    # repeated blocks without nesting.
+    # HN's comment tree and forum post ids are unmistakable, and their flat rows would
+    # otherwise be misread as repeated blocks without nesting.
     from_hackernews = hackernews.from_tree(page, options)
     if from_hackernews is not None:
         return from_hackernews
+    from_forum = forum.from_tree(page, options)
+    if from_forum is not None:
+        return from_forum
     from_wordpress = wordpress.from_tree(page, options)
     if from_wordpress is not None and from_wordpress.comments:
         return from_wordpress
