@@ -85,11 +85,12 @@ PAGES = [
     ),
     _ok("pixnet_zh"),
     _ok("hn_item_en"),
-    _xfail(
-        "disqus_embed_ru",
-        "Disqus embed replies are flat: li.post nesting in ul.children is not read",
-    ),
+    _ok("disqus_embed_ru"),
     _ok("pikabu_ru"),
+    _xfail(
+        "reddit_old_en",
+        "ParseError: old reddit's div.thing.comment page (HTML, not the JSON) is not recognised",
+    ),
     _ok("discourse_topic_en"),
     # WordPress WXR export: one export, three posts (the last two chosen by ParseOptions.url)
     _xfail(
