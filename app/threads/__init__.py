@@ -38,6 +38,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "forum": ("app.threads.forum", "parse"),
     "wxr": ("app.threads.wxr", "parse"),
     "disqus": ("app.threads.disqus", "parse"),
+    "disqus-html": ("app.threads.disqus_html", "parse"),
     "reddit": ("app.threads.reddit", "parse"),
     "discourse": ("app.threads.discourse", "parse"),
     "json": ("app.threads.records", "parse_json"),
