@@ -48,23 +48,14 @@ PAGES = [
     # WordPress, German
     _ok("wp_franziska-elea_de"),
     _ok("wp_netzpolitik_de"),
-    _xfail(
-        "wp_lady50plus_de",
-        "authors keep the theme's 'Autor' badge inside cite.fn ('Martina Berg Autor')",
-    ),
-    _xfail(
-        "wp_moritz-meyer_de",
-        "authors keep the date after the <strong> name ('Ben 19. Juni 2018 um 15:28 Uhr')",
-    ),
+    _ok("wp_lady50plus_de"),
+    _ok("wp_moritz-meyer_de"),
     _ok("wp_creativecommons_de"),
     _ok("wp_erp-news_de"),
     _ok("wp_basicthinking_de"),
     _ok("wp_meedia_de"),
     _ok("wp_iloveponysmag_de"),
-    _xfail(
-        "wp_spektrum-scilogs_de",
-        "authors are None: the name is in li.comment-author of a ul.comment-meta",
-    ),
+    _ok("wp_spektrum-scilogs_de"),
     # WordPress, English and Russian
     _ok("wp_stackoverflow-blog_en"),
     _ok("wp_firefox-nightly_en"),
@@ -72,10 +63,7 @@ PAGES = [
         "wp_epoch_wptavern_en",
         "no comments found: the Epoch plugin's div[data-comment-id] > article markup",
     ),
-    _xfail(
-        "wp_dataworld_ru",
-        "authors keep the theme's 'пишет' written in the same cite ('Andrew пишет')",
-    ),
+    _ok("wp_dataworld_ru"),
     # Blogger
     _ok("blogger_plentylife_de"),
     # Other sites
