@@ -54,9 +54,14 @@ SAYING_VERBS: tuple[str, ...] = (
     "napisał",
     "napisała",
     "mówi",
+    # Russian
+    "пишет",
+    "написал",
+    "написала",
+    "говорит",
 )
 """The verbs themes print after the commenter's name, in English, German, French,
-Spanish, Italian, Dutch, Portuguese and Polish."""
+Spanish, Italian, Dutch, Portuguese, Polish and Russian."""
 
 _VERBS = "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in sorted(SAYING_VERBS, key=len)[::-1])
 # The verb follows the name. With a colon (or "…") after it, any case and a date after
@@ -66,6 +71,9 @@ _VERB_COLON_RE = re.compile(
     rf"\s+(?:{_VERBS})\s*(?::|\.\.\.|…)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL
 )
 _VERB_BARE_RE = re.compile(rf"\s+(?:{_VERBS})\s*$")
+# Day-first dates as German, Dutch and Polish themes print them ("19. Juni 2018 um 15:28
+# Uhr", "3 maart 2024"), which `DATE_RE` (English month names) does not know.
+_DAY_FIRST_RE = re.compile(r"\s+\d{1,2}\.?\s*(?:[^\W\d_]{3,}\.?|\d{1,2}\.)\s*\d{4}\b[^\n]{0,40}$")
 _DATE_LEAD_RE = re.compile(r"(?:\s+(?:on|am|le|el|il|em|op|dnia|at)|\s*[|·•,–—-])\s*$", re.I)
 _LINKBACK_RE = re.compile(r"^(?P<kind>pingback|trackback)\s*:\s*", re.IGNORECASE)
 
@@ -101,7 +109,10 @@ def _strip_trailing_date(name: str) -> str:
     matches = list(DATE_RE.finditer(name))
     last = matches[-1] if matches else None
     if last is None or last.start() == 0 or name[last.end() :].strip(" .,:)"):
-        return name
+        day_first = _DAY_FIRST_RE.search(name)
+        if day_first is None or not any(ch.isdigit() for ch in day_first.group(0)[-30:]):
+            return name
+        return _DATE_LEAD_RE.sub("", name[: day_first.start()]).rstrip() or name
     head = name[: last.start()]
     return _DATE_LEAD_RE.sub("", head).rstrip() or name
 

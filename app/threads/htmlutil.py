@@ -952,6 +952,7 @@ class _Parts:
     body_is_box: bool = False
     inner: Element | None = None
     """A comment element directly inside this one that is the same comment."""
+    author_in_body: bool = False
 
 
 def collect_comments(
@@ -1100,6 +1101,18 @@ def _own_parts(element: Element, markup: CommentMarkup) -> _Parts:
         resume = _following(item, element)
         if resume is None:
             break
+    if parts.author is None and parts.body is not None and not parts.body_is_box:
+        # Some themes put the header inside the content element ("div.comment-content >
+        # ul.comment-meta > li.comment-author").
+        parts.author = next(
+            (e for e in parts.body.iter() if e is not parts.body and role_of(e) is Role.AUTHOR),
+            None,
+        )
+        parts.author_in_body = parts.author is not None
+        if parts.author_in_body and parts.time is None and parts.date_box is None:
+            parts.date_box = next(
+                (e for e in parts.body.iter() if role_of(e) is Role.DATE_BOX), None
+            )
     return parts
 
 
@@ -1117,7 +1130,9 @@ def _read_comment(
             comment_id = comment_id or (markup.comment_id(named) if named.get("id") else None)
     body = parts.body
     if body is not None and not parts.body_is_box:
-        text = element_text(body, markup.outside_body)
+        # A header found inside the content element is left out of the text with it.
+        skip = markup.outside_text if parts.author_in_body else markup.outside_body
+        text = element_text(body, skip)
     else:
         text = element_text(body if body is not None else element, markup.outside_text)
     author_raw: str | None = None
@@ -1148,6 +1163,7 @@ _NOT_NAME_TOKENS = frozenset(
     {"comment-meta", "comment-metadata", "commentmetadata", "says", "screen-reader-text"}
 )
 _NOT_NAME_ROLES = frozenset({Role.CHROME, Role.DATE, Role.DATE_BOX})
+_NAME_TAGS = frozenset({"a", "strong", "b", "cite"})
 
 
 def _is_permalink(element: Element) -> bool:
@@ -1181,12 +1197,16 @@ def _author_of(author: Element, markup: CommentMarkup) -> tuple[str | None, str 
             if element_text(inner, not_name):
                 named = inner
                 break
-        elif inner.tag == "a" and inner is not author and element_text(inner, not_name):
+        elif inner.tag in _NAME_TAGS and inner is not author and element_text(inner, not_name):
             links.append(inner)
     else:
         if links:
-            named = links[0]
-    name, _ = clean_author(element_text(named, not_name).replace("\n", " "))
+            # A name in <strong> beats a link beside it (the link is then the site's).
+            named = next((e for e in links if e.tag != "a"), links[0])
+    # A line break inside the name element starts a badge or role ("Martina Berg<br>
+    # <span>Autor</span>"): the name is its first line.
+    first_line = next(iter(element_text(named, not_name).split("\n")), "")
+    name, _ = clean_author(first_line)
     if name is None:
         name, _ = clean_author(shown)
     return name, (shown if shown != name else None)

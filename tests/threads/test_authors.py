@@ -102,6 +102,40 @@ def test_time_element_beside_the_name() -> None:
     assert comment.posted_at == datetime(2024, 3, 3, 9, 0)
 
 
+def test_badge_after_a_line_break_in_the_name() -> None:
+    comment = _one(
+        "<div class='comment-author'><cite class='fn'>Martina Berg<br>"
+        "<span class='p3_comment_author'>Autor</span></cite></div>"
+    )
+    assert (comment.author, comment.author_raw) == ("Martina Berg", "Martina BergAutor")
+
+
+def test_name_in_strong_with_a_day_first_date_beside_it() -> None:
+    comment = _one(
+        "<div class='comment-author meta'><strong>Ben</strong> 19. Juni 2018 um 15:28 Uhr "
+        "<a class='comment-reply-link' href='?replytocom=7#respond'>Antworten</a></div>"
+    )
+    assert comment.author == "Ben"
+    assert clean_author("Jan 3 maart 2024") == ("Jan", "Jan 3 maart 2024")
+    assert clean_author("Swen denkt")[0] == "Swen denkt"
+
+
+def test_author_inside_the_content_element() -> None:
+    item = (
+        "<li class='comment depth-1' id='comment-7'><div class='comment-content'>"
+        "<ul class='comment-meta'><li class='comment-author'>Dietmar H.</li>"
+        "<li class='comment-time'><a href='https://blog.example/post/#comment-7'>"
+        "April 8, 2019 at 11:38 am</a></li></ul><p>Hello there.</p></div></li>"
+    )
+    (found,) = wordpress.parse(_page(item), ParseOptions()).comments
+    assert (found.author, found.text) == ("Dietmar H.", "Hello there.")
+    assert found.posted_at == datetime(2019, 4, 8, 11, 38)
+
+
+def test_russian_verb() -> None:
+    assert clean_author("Andrew пишет: Март 2018") == ("Andrew", "Andrew пишет: Март 2018")
+
+
 def test_date_as_plain_text_after_the_name() -> None:
     comment = _one("<div class='comment-author'><strong>Anna on March 3, 2024</strong></div>")
     assert (comment.author, comment.author_raw) == ("Anna", "Anna on March 3, 2024")
