@@ -41,6 +41,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "disqus-html": ("app.threads.disqus_html", "parse"),
     "reddit": ("app.threads.reddit", "parse"),
     "discourse": ("app.threads.discourse", "parse"),
+    "discourse-html": ("app.threads.discourse_html", "parse"),
     "json": ("app.threads.records", "parse_json"),
     "jsonl": ("app.threads.records", "parse_jsonl"),
     "csv": ("app.threads.records", "parse_csv"),

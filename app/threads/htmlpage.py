@@ -1,17 +1,25 @@
 """An HTML comment page of any kind: parsed once, then read by the variant that fits.
 
 The variants are tried in order of how sure their markup makes us: Hacker News, phpBB
-and vBulletin forums, a rendered Disqus thread, WordPress (its comment list, else JSON-LD
-comments), Blogger, then a recognised comments section that is empty (a valid thread with
-no comments), then the generic reader that looks for repeated comment blocks. The
-thread's `source_format` names the variant that read it, so
+and vBulletin forums, a rendered Disqus thread, Discourse's crawler view, WordPress (its
+comment list, else JSON-LD comments), Blogger, then a recognised comments section that is
+empty (a valid thread with no comments), then the generic reader that looks for repeated
+comment blocks. The thread's `source_format` names the variant that read it, so
 `parse(..., format=thread.source_format)` reads the same page the same way.
 """
 
 from __future__ import annotations
 
 from app.domain import Thread
-from app.threads import blogger, disqus_html, forum, generic_html, hackernews, wordpress
+from app.threads import (
+    blogger,
+    discourse_html,
+    disqus_html,
+    forum,
+    generic_html,
+    hackernews,
+    wordpress,
+)
 from app.threads.htmlutil import HtmlPage, parse_with
 from app.threads.options import ParseOptions
 
@@ -20,7 +28,7 @@ FORMAT = "html"
 NOT_FOUND = (
     "HTML page has no comments section that threadguard recognises (looked for Hacker News "
     "table.comment-tree, phpBB div.post#pN / vBulletin li.postcontainer#post_N, Disqus "
-    "ul#post-list, WordPress "
+    "ul#post-list, Discourse div.crawler-post, WordPress "
     "ol.comment-list / ol.commentlist, Blogger #comment-holder / dl#comments-block, JSON-LD "
     "Comment objects, and repeated comment / reply / post blocks with an author and text)"
 )
@@ -41,6 +49,9 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     from_disqus = disqus_html.from_tree(page, options)
     if from_disqus is not None:
         return from_disqus
+    from_discourse = discourse_html.from_tree(page, options)
+    if from_discourse is not None:
+        return from_discourse
     from_wordpress = wordpress.from_tree(page, options)
     if from_wordpress is not None and from_wordpress.comments:
         return from_wordpress
