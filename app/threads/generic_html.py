@@ -6,7 +6,8 @@ Every class seen on the page (outside sidebars, widgets and navigation) is a can
 group; the group with the most such blocks wins, the outer one on a tie (`li.comment`
 over the `div.comment-body` inside it). A block inside another block of the group is its
 reply; when the blocks are flat, indentation classes ("depth-2", "level-1", "indent-3")
-or `data-depth` give the nesting.
+or `data-depth` give the nesting, else how far each block is indented (see
+`indent_levels`).
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ class GenericMarkup(CommentMarkup):
         self.key = key
         self._key_words = set(_WORD_SPLIT_RE.split(key))
         self.blocks = set(blocks)
+        self._indents: dict[Element, int] = {}
         levels = [lv for lv in (self._raw_level(b) for b in blocks) if lv is not None]
+        if not levels:
+            self._indents = indent_levels(blocks)
+            levels = list(self._indents.values())
         # Levels may count from 0 or 1; the walk wants the top level to be 1.
         self._level_offset = 1 - min(levels) if levels else 0
 
@@ -156,7 +161,80 @@ class GenericMarkup(CommentMarkup):
             value = (element.get(name) or "").strip()
             if value.isdigit():
                 return int(value)
-        return super().level(element)
+        level = super().level(element)
+        return level if level is not None else self._indents.get(element)
+
+
+_INDENT_RE = re.compile(
+    r"(?:^|;)\s*(?:margin|padding)-left\s*:\s*(\d+(?:\.\d+)?)\s*(px|em|rem|pt|%)?",
+    re.IGNORECASE,
+)
+_SPACER_RE = re.compile(r"(?:^|/)(?:s|spacer|blank|pixel|clear|trans|transparent)\.(?:gif|png)$")
+
+
+def indent_levels(blocks: list[Element]) -> dict[Element, int]:
+    """Levels (0 for the least indented) of flat blocks that show their nesting only as
+    indentation: a left margin or padding in their style, else in the style of a wrapper
+    of their own, else the width of a spacer image; empty when they show none, or when
+    the blocks nest (the DOM gives their parents then)."""
+    members = set(blocks)
+    for block in blocks:
+        # Stops at the first enclosing block, so a deeply nested thread costs a few steps
+        # per block, not its depth.
+        node = block.getparent()
+        while node is not None:
+            if node in members:
+                return {}
+            node = node.getparent()
+    for measure in (_own_style, _wrapper_style, _spacer_width):
+        found = measure(blocks)
+        if found is None:
+            continue
+        values = sorted(set(found.values()))
+        if len(values) < 2:
+            return {}
+        # The smallest step between two levels is one level, however many pixels or ems
+        # the theme indents by; a block that skips one still lands on the right level.
+        step = min(b - a for a, b in zip(values, values[1:], strict=False))
+        return {block: round((v - values[0]) / step) for block, v in found.items()}
+    return {}
+
+
+def _style_indent(element: Element | None) -> tuple[float, str] | None:
+    found = _INDENT_RE.search(element.get("style") or "") if element is not None else None
+    return (float(found.group(1)), (found.group(2) or "px").lower()) if found else None
+
+
+def _in_one_unit(indents: dict[Element, tuple[float, str] | None]) -> dict[Element, float] | None:
+    units = {i[1] for i in indents.values() if i is not None}
+    if len(units) != 1:
+        return None  # none, or em beside px: not comparable
+    # A block without an indent of its own sits at the left edge.
+    return {b: (i[0] if i is not None else 0.0) for b, i in indents.items()}
+
+
+def _own_style(blocks: list[Element]) -> dict[Element, float] | None:
+    return _in_one_unit({b: _style_indent(b) for b in blocks})
+
+
+def _wrapper_style(blocks: list[Element]) -> dict[Element, float] | None:
+    parents = [b.getparent() for b in blocks]
+    if len({id(p) for p in parents}) != len(blocks):
+        return None  # a container shared by several blocks says nothing about each
+    return _in_one_unit({b: _style_indent(p) for b, p in zip(blocks, parents, strict=True)})
+
+
+def _spacer_width(blocks: list[Element]) -> dict[Element, float] | None:
+    widths: dict[Element, float] = {}
+    for block in blocks:
+        widths[block] = 0.0
+        for image in block.iter("img"):
+            width = (image.get("width") or "").strip()
+            flat = (image.get("height") or "").strip() in ("0", "1")
+            if width.isdigit() and (flat or _SPACER_RE.search(image.get("src") or "")):
+                widths[block] = float(width)
+                break
+    return widths if any(widths.values()) else None
 
 
 @dataclass(slots=True)
