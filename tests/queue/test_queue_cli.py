@@ -132,6 +132,20 @@ def test_a_csv_export_with_its_own_column_names_is_ingested(
     assert sorted(tuple(r) for r in rows) == [("k1", None, "Ann"), ("k2", "k1", "Bo")]
 
 
+def test_pingbacks_are_ingested_only_when_asked(
+    migrated_url: str, model_dir: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.json"
+    linked = {"id": 9, "author": "Other Blog", "body": "[…] linked […]", "type": "pingback"}
+    page.write_text(json.dumps({**PAGE, "comments": [*PAGE["comments"], linked]}), "utf-8")
+    default = ingest(migrated_url, model_dir, page)
+    assert default.exit_code == 0, default.output
+    assert json.loads(default.stdout)["comments"]["new"] == 4
+    kept = ingest(migrated_url, model_dir, page, "--include-pingbacks")
+    assert kept.exit_code == 0, kept.output
+    assert json.loads(kept.stdout)["comments"] == {"new": 1, "edited": 0, "unchanged": 4}
+
+
 def test_scored_rows_are_ingested_as_given(
     migrated_url: str, model_dir: Path, policy_file: Path, tmp_path: Path
 ) -> None:
