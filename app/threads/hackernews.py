@@ -6,8 +6,9 @@ comment, in display order, and the nesting is only the width of an indentation s
 ``indent="N"`` on the cell). A comment's parent is therefore the nearest comment above it
 that is one level shallower. Author is ``a.hnuser``, the moment is ``span.age[title]``
 (an ISO time, followed by a Unix time on newer pages), the text ``.commtext``. Deleted and
-flagged comments keep their row (``[deleted]``, ``[flagged]``, ``[dead]``) and are kept as
-placeholders so their replies stay where they are.
+flagged comments keep their row (no user link; ``[deleted]``, ``[flagged]`` in place of the
+text) and are kept as placeholders so their replies stay where they are. Pages saved
+before about 2019 have no ``.commtext``: the text is the span with HN's colour class.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ _ROW_XPATH = (
 _NOT_FOUND = (
     "no Hacker News comment tree found (looked for table.comment-tree holding tr.athing.comtr rows)"
 )
+_COLOUR_RE = re.compile(r"c[0-9a-f]{2}$")
 _TITLE_SUFFIX_RE = re.compile(r"\s*\|\s*Hacker News\s*$")
 
 
@@ -120,16 +122,17 @@ def _read_row(row: Element, page: HtmlPage) -> tuple[RawComment, int]:
         link = next(age.iter("a"), None)
         if link is not None and link.get("href"):
             url = page.absolute(_absolute(link.get("href") or ""))
+    box = _first(row, "div", "comment")
     body = _first(row, "*", "commtext")
-    if body is not None:
-        text = element_text(body, _is_chrome)
-    else:
-        # A deleted or flagged comment has no .commtext; its placeholder is the text of
-        # the comment cell.
-        box = _first(row, "div", "comment")
-        text = element_text(box, _is_chrome) if box is not None else ""
-    deleted = body is None or text.strip() in _GONE or "[dead]" in _comhead_text(row)
-    if body is None and not text:
+    if body is None and box is not None:
+        # Pages saved before .commtext existed (about 2019) have only the colour class
+        # (c00 … cdd) on the span that holds the text.
+        body = next((e for e in box.iter("span") if _COLOUR_RE.match(e.get("class") or "")), box)
+    text = element_text(body, _is_chrome) if body is not None else ""
+    # HN drops the user link of a deleted comment and shows a notice in place of the text
+    # of a deleted or flagged one; a dead comment whose text still shows is still content.
+    deleted = author_link is None or text.strip() in _GONE
+    if deleted and not text:
         text = "[deleted]"
     return (
         RawComment(
@@ -192,11 +195,6 @@ def _first(root: Element, tag: str, token: str) -> Element | None:
 def _is_chrome(element: Element) -> bool:
     # The reply link sits inside the comment cell, and on old pages inside .commtext.
     return "reply" in class_tokens(element) or element.tag == "img"
-
-
-def _comhead_text(row: Element) -> str:
-    head = _first(row, "span", "comhead")
-    return element_text(head) if head is not None else ""
 
 
 def _absolute(href: str) -> str:

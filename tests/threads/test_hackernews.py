@@ -62,6 +62,29 @@ def test_older_markup_with_only_spacer_widths() -> None:
     _check(data)
 
 
+def test_older_markup_without_commtext_or_age_titles() -> None:
+    # Before about 2019 the text sat in a span with only its colour class, and the age
+    # had no title.
+    data = re.sub(rb'class="commtext (c[0-9a-f]{2})"', rb'class="\1"', ITEM.read_bytes())
+    data = re.sub(rb'<span class="age" title="[^"]*">', b'<span class="age">', data)
+    assert b"commtext" not in data
+    _check(data)
+    assert hackernews.parse(data, ParseOptions()).comments[0].posted_at is None
+
+
+def test_real_page_of_2018() -> None:
+    # tests/data/real/hn_item_en.html (see data/README.md): the old markup throughout.
+    thread = hackernews.parse((DATA / "real" / "hn_item_en.html").read_bytes(), ParseOptions())
+    assert len(thread.comments) == 115
+    assert not any(c.deleted for c in thread.comments)
+    assert all(c.text and not c.text.endswith("reply") for c in thread.comments)
+    first = thread.comments[0]
+    assert first.author == "peterburkimsher"
+    assert first.text.startswith('"inhumane quasi-slavery visa situation')
+    assert first.text.endswith("finding a country to call home.")
+    assert first.date_text == "8 hours ago"
+
+
 def test_detected_from_content() -> None:
     thread = parse(ITEM.read_bytes())
     assert thread.source_format == "hackernews"
