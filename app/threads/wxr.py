@@ -44,7 +44,8 @@ from app.threads.xmlutil import (
 
 _CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
-_WP_NS_PREFIX = "http://wordpress.org/export/"
+# Exports name the namespace with http or (newer ones, e.g. the Theme Unit Test data) https.
+_WP_NS_PREFIXES = ("http://wordpress.org/export/", "https://wordpress.org/export/")
 _REMOVED_STATES = frozenset({"spam", "trash", "post-trashed"})
 _LISTED_LINKS = 10
 
@@ -133,7 +134,7 @@ def _qualified(tag: str) -> str:
     """``wp:comment`` style names, whatever WXR version (1.0 to 1.2) the file declares."""
     ns = namespace(tag)
     name = local_name(tag)
-    if ns.startswith(_WP_NS_PREFIX) and not ns.rstrip("/").endswith("excerpt"):
+    if ns.startswith(_WP_NS_PREFIXES) and not ns.rstrip("/").endswith("excerpt"):
         return f"wp:{name}"
     if ns == _CONTENT_NS:
         return f"content:{name}"

@@ -81,18 +81,9 @@ PAGES = [
     ),
     _ok("discourse_topic_en"),
     # WordPress WXR export: one export, three posts (the last two chosen by ParseOptions.url)
-    _xfail(
-        "wxr_theme-unit-test_en",
-        "no comments read: the export's wp: namespace is https://wordpress.org/export/1.2/",
-    ),
-    _xfail(
-        "wxr_theme-unit-test_en.template-comments",
-        "no comments read: the export's wp: namespace is https://wordpress.org/export/1.2/",
-    ),
-    _xfail(
-        "wxr_theme-unit-test_en.pingbacks",
-        "no comments read: the export's wp: namespace is https://wordpress.org/export/1.2/",
-    ),
+    _ok("wxr_theme-unit-test_en"),
+    _ok("wxr_theme-unit-test_en.template-comments"),
+    _ok("wxr_theme-unit-test_en.pingbacks"),
     _xfail(
         "habr_ru",
         "ParseError: habr.com's li.content-list__item_comment markup is not recognised",
