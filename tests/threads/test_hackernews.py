@@ -4,6 +4,8 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.errors import ParseError
 from app.threads import hackernews, parse
@@ -136,3 +138,33 @@ def test_unreadable_indentation_is_refused() -> None:
 def test_page_without_comment_tree_is_refused() -> None:
     with pytest.raises(ParseError, match="no Hacker News comment tree"):
         hackernews.parse(b"<html><body><p>hello</p></body></html>", ParseOptions())
+
+
+@st.composite
+def _depths(draw: st.DrawFn) -> list[int]:
+    steps = draw(st.lists(st.integers(min_value=-4, max_value=1), min_size=1, max_size=40))
+    depths = [0]
+    for step in steps:
+        depths.append(max(0, depths[-1] + step))
+    return depths
+
+
+@given(_depths())
+def test_parent_is_the_nearest_comment_one_level_up(depths: list[int]) -> None:
+    rows = "".join(
+        f'<tr class="athing comtr" id="{i}"><td class="ind" indent="{d}"></td><td>'
+        f'<a class="hnuser">u{i}</a><div class="comment"><div class="commtext">t{i}</div>'
+        "</div></td></tr>"
+        for i, d in enumerate(depths)
+    )
+    page = f'<html><body><table class="comment-tree">{rows}</table></body></html>'
+    thread = hackernews.parse(page.encode(), ParseOptions())
+    by_id = {c.comment_id: c for c in thread.comments}
+    for i, depth in enumerate(depths):
+        above = [j for j in range(i) if depths[j] == depth - 1]
+        expected = str(above[-1]) if depth and above else None
+        comment = by_id[str(i)]
+        assert comment.parent_id == expected
+        assert comment.depth == depth
+        assert comment.text == f"t{i}"
+    assert thread.warnings == ()
