@@ -40,6 +40,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "disqus": ("app.threads.disqus", "parse"),
     "disqus-html": ("app.threads.disqus_html", "parse"),
     "reddit": ("app.threads.reddit", "parse"),
+    "reddit-html": ("app.threads.reddit_html", "parse"),
     "discourse": ("app.threads.discourse", "parse"),
     "discourse-html": ("app.threads.discourse_html", "parse"),
     "json": ("app.threads.records", "parse_json"),

@@ -1,7 +1,7 @@
 """An HTML comment page of any kind: parsed once, then read by the variant that fits.
 
-The variants are tried in order of how sure their markup makes us: Hacker News, phpBB
-and vBulletin forums, a rendered Disqus thread, Discourse's crawler view, WordPress (its
+The variants are tried in order of how sure their markup makes us: Hacker News, old Reddit,
+phpBB and vBulletin forums, a rendered Disqus thread, Discourse's crawler view, WordPress (its
 comment list, else JSON-LD comments), Blogger, then a recognised comments section that is
 empty (a valid thread with no comments), then the generic reader that looks for repeated
 comment blocks. The thread's `source_format` names the variant that read it, so
@@ -18,6 +18,7 @@ from app.threads import (
     forum,
     generic_html,
     hackernews,
+    reddit_html,
     wordpress,
 )
 from app.threads.htmlutil import HtmlPage, parse_with
@@ -27,7 +28,8 @@ FORMAT = "html"
 
 NOT_FOUND = (
     "HTML page has no comments section that threadguard recognises (looked for Hacker News "
-    "table.comment-tree, phpBB div.post#pN / vBulletin li.postcontainer#post_N, Disqus "
+    "table.comment-tree, old Reddit div.thing.comment, phpBB div.post#pN / vBulletin "
+    "li.postcontainer#post_N, Disqus "
     "ul#post-list, Discourse div.crawler-post, WordPress "
     "ol.comment-list / ol.commentlist, Blogger #comment-holder / dl#comments-block, JSON-LD "
     "Comment objects, and repeated comment / reply / post blocks with an author and text)"
@@ -41,6 +43,11 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     from_hackernews = hackernews.from_tree(page, options)
     if from_hackernews is not None:
         return from_hackernews
+    # Old Reddit's div.thing.comment nesting is its own; the generic reader would see
+    # votes and buttons as comments.
+    from_reddit = reddit_html.from_tree(page, options)
+    if from_reddit is not None:
+        return from_reddit
     from_forum = forum.from_tree(page, options)
     if from_forum is not None:
         return from_forum

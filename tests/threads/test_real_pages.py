@@ -75,10 +75,7 @@ PAGES = [
     _ok("hn_item_en"),
     _ok("disqus_embed_ru"),
     _ok("pikabu_ru"),
-    _xfail(
-        "reddit_old_en",
-        "ParseError: old reddit's div.thing.comment page (HTML, not the JSON) is not recognised",
-    ),
+    _ok("reddit_old_en"),
     _ok("discourse_topic_en"),
     # WordPress WXR export: one export, three posts (the last two chosen by ParseOptions.url)
     _ok("wxr_theme-unit-test_en"),
