@@ -8,6 +8,9 @@ another:
   ``p.author`` line's ``<strong>``), date ``<time>`` or the author line, text
   ``div.content``. A quote is ``<blockquote><cite>X wrote: <a href="…viewtopic.php?p=122#p122">``;
   older themes print only "X wrote:".
+- vBulletin 3: ``table`` with ``id="post123"``; author ``a.bigusername``, date the first
+  ``td.thead``, text ``div#post_message_123``; a quote is a box headed "Quote:" with
+  "Originally Posted by X" and a link to ``#post122``.
 - vBulletin 4: ``li.postcontainer`` with ``id="post_456"``; author ``.username``, date
   ``span.date``, text ``blockquote.postcontent``; a quote is ``div.bbcode_container`` with
   ``div.bbcode_postedby`` ("Originally Posted by X" and a link to ``#post455``).
@@ -44,7 +47,9 @@ _VB_ID_RE = re.compile(r"post_?(\d+)")
 _POST_LINK_RE = re.compile(r"(?:[?&]p=(\d+)|#p(\d+)$|#post(\d+)$)")
 _WROTE_RE = re.compile(r"^\s*(.+?)\s+(?:wrote|said|schrieb|a écrit)\s*:", re.IGNORECASE)
 _POSTED_BY_RE = re.compile(r"Originally Posted by\s+(.+)", re.IGNORECASE)
+_VB3_ID_RE = re.compile(r"post(\d+)")
 _VB_DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})")
+_AUTHOR_CLASSES = frozenset({"username", "username-coloured", "bigusername"})
 _VB_POSTS = frozenset({"postcontainer", "postbitlegacy", "postbit"})
 _CHROME = frozenset(
     {
@@ -60,16 +65,22 @@ _CHROME = frozenset(
 )
 _NOT_FOUND = (
     'no forum posts found (looked for phpBB div.post with id="p123" and vBulletin '
-    'li.postcontainer with id="post_456")'
+    'li.postcontainer with id="post_456" or table id="post789")'
 )
 
 
 def _find_posts(page: HtmlPage) -> list[tuple[str, Element, str]]:
     """(software, element, id) of every post on the page, in document order."""
     posts: list[tuple[str, Element, str]] = []
-    for element in page.root.iter("div", "li"):
+    for element in page.root.iter("div", "li", "table"):
         anchor = element.get("id")
         if not anchor:
+            continue
+        if element.tag == "table":
+            found = _VB3_ID_RE.fullmatch(anchor)
+            # A table id alone is too common a name; its post_message box makes it a post.
+            if found and _post_message(element) is not None:
+                posts.append(("vbulletin3", element, found.group(1)))
             continue
         tokens = class_tokens(element)
         if element.tag == "div" and "post" in tokens:
@@ -114,13 +125,24 @@ def _read_post(
     if software == "phpbb":
         body = _first(element, "div", "content")
         quotes = list(body.iter("blockquote")) if body is not None else []
+    elif software == "vbulletin3":
+        body = _post_message(element)
+        # A vBulletin 3 quote is an unclassed box whose first line is div.smallfont "Quote:".
+        quotes = (
+            [
+                box
+                for label in body.iter("div")
+                if "smallfont" in class_tokens(label)
+                and element_text(label).startswith("Quote")
+                and (box := label.getparent()) is not None
+            ]
+            if body is not None
+            else []
+        )
     else:
         body = _first(element, "blockquote", "postcontent")
         if body is None:
-            body = next(
-                (e for e in element.iter("div") if (e.get("id") or "").startswith("post_message_")),
-                None,
-            )
+            body = _post_message(element)
         quotes = (
             [q for q in body.iter("div") if "bbcode_container" in class_tokens(q)]
             if body is not None
@@ -156,10 +178,17 @@ def _read_post(
     return record, quoted_id, quoted_name
 
 
+def _post_message(element: Element) -> Element | None:
+    for item in element.iter("div"):
+        if (item.get("id") or "").startswith("post_message_"):
+            return item
+    return None
+
+
 def _author(software: str, element: Element) -> str | None:
     for tag in ("a", "span", "strong"):
         for item in element.iter(tag):
-            if "username" in class_tokens(item) or "username-coloured" in class_tokens(item):
+            if not _AUTHOR_CLASSES.isdisjoint(class_tokens(item)):
                 return strip_says(element_text(item))
     if software == "phpbb":
         line = _first(element, "p", "author")
@@ -173,6 +202,8 @@ def _quote_target(software: str, quote: Element) -> tuple[str | None, str | None
     """(the quoted post's id, the quoted author's name) as far as the quote shows them."""
     if software == "phpbb":
         head = next(quote.iter("cite"), None)
+    elif software == "vbulletin3":
+        head = quote
     else:
         head = _first(quote, "div", "bbcode_postedby")
     if head is None:
@@ -204,7 +235,12 @@ def _read_date(software: str, element: Element, record: RawComment, page: HtmlPa
             record.date_text = shown or None
             record.posted_at = parse_date(shown)
     else:
-        date = _first(element, "span", "date")
+        # vBulletin 3 prints the date as the text of the post's first header cell.
+        date = (
+            _first(element, "td", "thead")
+            if software == "vbulletin3"
+            else _first(element, "span", "date")
+        )
         if date is not None:
             record.date_text = " ".join(element_text(date).split()) or None
             # vBulletin's default date is MM-DD-YYYY, which reads as a date once the

@@ -11,6 +11,7 @@ from tests.conftest import DATA
 
 PHPBB = DATA / "threads_new" / "phpbb_topic.html"
 VBULLETIN = DATA / "threads_new" / "vbulletin_thread.html"
+VBULLETIN3 = DATA / "threads_new" / "vbulletin3_thread.html"
 
 # (id, parent, depth, author, text start), read off the fixtures' quotes: 502 quotes 501
 # with a post link, 504 quotes "ohm wrote:" without one (ohm's latest post is 503), after
@@ -25,6 +26,14 @@ VBULLETIN_EXPECTED = [
     ("7001", None, 0, "roadie", "Which winter tyres do you recommend for a small hatchback?"),
     ("7002", "7001", 1, "gripper", "Anything with the snowflake symbol will do."),
     ("7003", None, 0, "slush", "Chains are cheaper if you only need them twice a year."),
+]
+
+# 302 quotes 301 with a #post301 link; 304 quotes "Originally Posted by ivo" without one.
+VBULLETIN3_EXPECTED = [
+    ("301", None, 0, "hugo", "My aquarium water turns green within a week."),
+    ("302", "301", 1, "marta", "Too much light. Cut it to eight hours."),
+    ("303", None, 0, "ivo", "Snails help too."),
+    ("304", "303", 1, "hugo", "Which kind?"),
 ]
 
 
@@ -64,7 +73,21 @@ def test_vbulletin_thread() -> None:
     assert thread.title == "Best tyres for winter?"
 
 
-@pytest.mark.parametrize("path", [PHPBB, VBULLETIN])
+def test_vbulletin3_thread() -> None:
+    assert _rows(VBULLETIN3.read_bytes()) == VBULLETIN3_EXPECTED
+    first = forum.parse(VBULLETIN3.read_bytes(), ParseOptions()).comments[0]
+    assert first.date_text == "03-02-2008, 07:45 PM"
+    assert first.posted_at == datetime(2008, 3, 2, 19, 45)
+    assert first.anchor == "post301"
+
+
+def test_a_table_named_post_without_a_message_is_not_a_post() -> None:
+    page = b'<html><body><table id="post12"><tr><td>Hi</td></tr></table></body></html>'
+    with pytest.raises(ParseError, match="no forum posts found"):
+        forum.parse(page, ParseOptions())
+
+
+@pytest.mark.parametrize("path", [PHPBB, VBULLETIN, VBULLETIN3])
 def test_detected_from_content(path: object) -> None:
     thread = parse(path.read_bytes())  # type: ignore[attr-defined]
     assert thread.source_format == "forum"
