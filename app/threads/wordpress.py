@@ -23,6 +23,7 @@ from app.threads.htmlutil import (
     parse_with,
 )
 from app.threads.options import ParseOptions
+from app.threads.wp_epoch import epoch_comments
 
 FORMAT = "wordpress"
 
@@ -103,6 +104,9 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     comments section. A recognised section without comments gives an empty thread."""
     outline = page.outline
     records = collect_comments(outline.wordpress_lists, WordPressMarkup(), page)
+    if not records:
+        # A comments plugin may render the comments itself, beside the theme's empty list.
+        records = epoch_comments(page)
     if not records:
         records = json_ld_comments(page)
     if not records and "wordpress" not in outline.comment_sections:

@@ -59,10 +59,7 @@ PAGES = [
     # WordPress, English and Russian
     _ok("wp_stackoverflow-blog_en"),
     _ok("wp_firefox-nightly_en"),
-    _xfail(
-        "wp_epoch_wptavern_en",
-        "no comments found: the Epoch plugin's div[data-comment-id] > article markup",
-    ),
+    _ok("wp_epoch_wptavern_en"),
     _ok("wp_dataworld_ru"),
     # Blogger
     _ok("blogger_plentylife_de"),
