@@ -52,6 +52,8 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     Raises:
         ParseError: a post has no number or no text element.
     """
+    if "discourse-html" not in page.markers:
+        return None
     posts = _posts(page)
     if not posts:
         return None

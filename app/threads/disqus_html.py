@@ -91,6 +91,8 @@ def _regions(page: HtmlPage) -> list[Element]:
 
 def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     """The comments of a page with a rendered Disqus thread; None when it has none."""
+    if "disqus-html" not in page.markers:
+        return None
     regions = _regions(page)
     if not regions:
         return None

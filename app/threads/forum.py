@@ -101,6 +101,8 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     Raises:
         ParseError: a post has no text element.
     """
+    if "forum" not in page.markers:
+        return None
     posts = _find_posts(page)
     if not posts:
         return None

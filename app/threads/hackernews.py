@@ -55,6 +55,8 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
         ParseError: the comment tree has no comment rows, or a row has no id or no
             readable indentation.
     """
+    if "hackernews" not in page.markers:
+        return None
     trees = _elements(page.root, _TREE_XPATH)
     if not trees:
         return None

@@ -63,6 +63,9 @@ class HtmlPage:
     warnings: tuple[ThreadWarning, ...] = ()
     include_pingbacks: bool = False
     """`ParseOptions.include_pingbacks`, for `finish`."""
+    markers: frozenset[str] = frozenset()
+    """The site-specific variants whose telltale markup the page has (`survey_markers`);
+    a variant without its marker need not search the page."""
 
     def absolute(self, href: str | None) -> str | None:
         """`href` resolved against the page URL (as given when there is none)."""
@@ -183,7 +186,48 @@ def load_page(data: bytes, options: ParseOptions) -> HtmlPage:
         outline=outline,
         warnings=tuple(warnings),
         include_pingbacks=options.include_pingbacks,
+        markers=survey_markers(root, outline),
     )
+
+
+_FORUM_ID_RE = re.compile(r"p\d+|post_?\d+")
+
+
+def survey_markers(root: Element, outline: Outline) -> frozenset[str]:
+    """Which site-specific variants (`hackernews`, `reddit-html`, `forum`, `disqus-html`,
+    `discourse-html`) have their telltale element on the page.
+
+    One walk for all of them, instead of one each over the whole page; it does not enter
+    WordPress or Blogger comment lists, where none of these markers can start, so a page of
+    100,000 WordPress comments costs it only the elements around its list. Each marker is
+    a necessary condition only: the variant still checks the page itself.
+    """
+    skipped = {id(e) for e in (*outline.wordpress_lists, *outline.blogger_threads)}
+    found: set[str] = set()
+    stack: list[Element] = [root]
+    while stack:
+        element = stack.pop()
+        if id(element) in skipped or not isinstance(element.tag, str):
+            continue
+        tag = element.tag
+        if tag in ("div", "li", "table", "ul"):
+            classes = element.get("class") or ""
+            element_id = element.get("id") or ""
+            if tag == "table" and "comment-tree" in classes:
+                found.add("hackernews")
+            if tag == "div" and (
+                element.get("data-fullname") is not None or element.get("data-type") == "comment"
+            ):
+                found.add("reddit-html")
+            if tag == "div" and "crawler-post" in classes:
+                found.add("discourse-html")
+            if tag == "ul" and (element_id == "post-list" or "post-list" in classes):
+                found.add("disqus-html")
+            if element_id and _FORUM_ID_RE.fullmatch(element_id):
+                found.add("forum")
+        if len(element):
+            stack.extend(element)
+    return frozenset(found)
 
 
 def _parser(encoding: str) -> etree.HTMLParser:

@@ -32,8 +32,9 @@ def _has_class(name: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
-# One XPath each, evaluated in C: a page of any other kind costs one scan of its divs.
-_COMMENTS = f"//div[{_has_class('thing')} and {_has_class('comment')}]"
+# Every other page pays for this test, so it asks only whether an attribute exists (cheap
+# in C); the classes are checked on the few divs that have it.
+_CANDIDATES = "//div[@data-fullname or @data-type='comment']"
 _POST = f"//div[{_has_class('thing')} and {_has_class('link')}]"
 _ENTRY = f"./div[{_has_class('entry')}]"
 _TEXT = f".//div[{_has_class('md')}]"
@@ -46,8 +47,19 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     Raises:
         ParseError: a comment has no id (`data-fullname`).
     """
-    found = page.root.xpath(_COMMENTS)
-    things = [e for e in found if isinstance(e, Element)] if isinstance(found, list) else []
+    if FORMAT not in page.markers:
+        return None
+    found = page.root.xpath(_CANDIDATES)
+    things = (
+        [
+            e
+            for e in found
+            if isinstance(e, Element)
+            and {"thing", "comment"} <= set((e.get("class") or "").split())
+        ]
+        if isinstance(found, list)
+        else []
+    )
     if not things:
         return None
     ids = {id(thing): _comment_id(thing) for thing in things}
