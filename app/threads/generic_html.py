@@ -13,7 +13,8 @@ or `data-depth` give the nesting, else how far each block is indented (see
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 
 from app.domain import Thread
 from app.threads.htmlutil import (
@@ -326,7 +327,68 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
             best = (good, group.first, records)
     if best is None:
         return None
-    return finish(page, best[2], source_format=FORMAT)
+    return finish(page, _with_reply_links(best[2], page), source_format=FORMAT)
+
+
+# How a flat page says which comment a reply answers, next to a link to it: "Antwort auf
+# #1 von X", "In reply to X", … (lower case; one language per entry, extend as pages show).
+REPLY_LABELS: Final = (
+    "in reply to",
+    "reply to",
+    "replying to",
+    "antwort auf",
+    "en réponse à",
+    "réponse à",
+    "respuesta a",
+    "en respuesta a",
+    "in risposta a",
+    "risposta a",
+    "reactie op",
+    "em resposta a",
+    "odpowiedź na",
+    "ответ на",
+)
+
+
+def _with_reply_links(records: list[RawComment], page: HtmlPage) -> list[RawComment]:
+    """On a flat page (no comment nested under another), a comment whose block links to
+    another comment's anchor under a reply label ("Antwort auf #1 von X") replies to it.
+
+    Only a link inside the comment's own block counts, and only to a comment of the same
+    list that comes before it, so a quote or a link to another page never rewires the tree.
+    """
+    if any(r.parent_id is not None for r in records):
+        return records
+    position = {r.anchor: i for i, r in enumerate(records) if r.anchor}
+    if len(position) < 2:
+        return records
+    # One walk finds every comment's block by its id (a lookup per comment would walk the
+    # page once each).
+    blocks: dict[str, Element] = {}
+    for element in page.root.iter():
+        anchor = element.get("id") if isinstance(element.tag, str) else None
+        if anchor in position and anchor not in blocks:
+            blocks[anchor] = element
+    out = list(records)
+    for i, record in enumerate(records):
+        block = blocks.get(record.anchor or "")
+        if block is None:
+            continue
+        target = _reply_target(block)
+        if target is not None and position.get(target, i) < i:
+            out[i] = replace(record, parent_id=records[position[target]].comment_id)
+    return out
+
+
+def _reply_target(block: Element) -> str | None:
+    for holder in block.iter("a", "form"):
+        address = holder.get("href") if holder.tag == "a" else holder.get("action")
+        if not address or "#" not in address:
+            continue
+        label = " ".join(str(part) for part in holder.itertext()).strip().lower()
+        if any(label.startswith(word) or f" {word} " in f" {label} " for word in REPLY_LABELS):
+            return address.rsplit("#", 1)[1] or None
+    return None
 
 
 def parse(data: bytes, options: ParseOptions) -> Thread:

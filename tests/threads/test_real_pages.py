@@ -64,10 +64,7 @@ PAGES = [
     # Blogger
     _ok("blogger_plentylife_de"),
     # Other sites
-    _xfail(
-        "zeit_de",
-        "replies are flat: the parent is only in the 'Antwort auf' form (input[name=cid])",
-    ),
+    _ok("zeit_de"),
     _ok("pixnet_zh"),
     _ok("hn_item_en"),
     _ok("disqus_embed_ru"),
