@@ -286,7 +286,10 @@ def _candidate_groups(page: HtmlPage) -> list[_Group]:
         if len(element):
             stack.extend(reversed(element))
     ranked = sorted(groups.values(), key=lambda g: (-len(g.blocks), g.first))
-    return ranked[:_MAX_GROUPS]
+    # A page's widgets (post lists, counters) can outnumber its comments; the largest
+    # groups that say "comment" are tried as well, whatever their size.
+    named = [g for g in ranked[_MAX_GROUPS:] if "comment" in g.key][:_MAX_GROUPS]
+    return ranked[:_MAX_GROUPS] + named
 
 
 def _article_ancestors(page: HtmlPage) -> set[Element]:

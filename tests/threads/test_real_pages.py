@@ -75,10 +75,7 @@ PAGES = [
     _ok("wxr_theme-unit-test_en"),
     _ok("wxr_theme-unit-test_en.template-comments"),
     _ok("wxr_theme-unit-test_en.pingbacks"),
-    _xfail(
-        "habr_ru",
-        "ParseError: habr.com's li.content-list__item_comment markup is not recognised",
-    ),
+    _ok("habr_ru"),
 ]
 
 
