@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from app.queue.excerpt import evidence_span
 from app.queue.review import BINARY_HEADS
 
 HEADS: Final = BINARY_HEADS
@@ -61,7 +62,7 @@ def evidence_segments(text: str, evidence: Any) -> list[Segment]:
             if head not in HEADS or not isinstance(entries, list):
                 continue
             for entry in entries:
-                span = _span(entry, len(text))
+                span = evidence_span(entry, len(text))
                 if span is None:
                     continue
                 start, end, weight = span
@@ -83,17 +84,6 @@ def evidence_segments(text: str, evidence: Any) -> list[Segment]:
     if position < len(text) or not out:
         out.append(Segment(text[position:]))
     return out
-
-
-def _span(entry: Any, length: int) -> tuple[int, int, float] | None:
-    if not isinstance(entry, Mapping):
-        return None
-    start, end, weight = entry.get("start"), entry.get("end"), entry.get("weight", 0.0)
-    if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
-        return None
-    if not 0 <= start < end <= length:
-        return None
-    return start, end, float(weight) if isinstance(weight, int | float) else 0.0
 
 
 def _probability(value: Any) -> float | None:

@@ -7,9 +7,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from app.labels import BINARY_HEADS
+
 # How much of a comment the list shows: whole sentences with evidence, up to about this.
 EXCERPT_CHARS: Final = 360
-BINARY_HEADS: Final = ("hate", "toxic", "conspiracy")
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -27,6 +28,19 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out or [(0, len(text))]
 
 
+def evidence_span(entry: Any, length: int) -> tuple[int, int, float] | None:
+    """(start, end, weight) of one evidence entry of a score record, None when it is not
+    a span inside a text of `length` characters."""
+    if not isinstance(entry, Mapping):
+        return None
+    start, end, weight = entry.get("start"), entry.get("end"), entry.get("weight", 0.0)
+    if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+        return None
+    if not 0 <= start < end <= length:
+        return None
+    return start, end, float(weight) if isinstance(weight, int | float) else 0.0
+
+
 def _spans(evidence: Any, heads: Sequence[str], length: int) -> list[tuple[int, int, float]]:
     out: list[tuple[int, int, float]] = []
     if not isinstance(evidence, Mapping):
@@ -36,13 +50,9 @@ def _spans(evidence: Any, heads: Sequence[str], length: int) -> list[tuple[int, 
         if not isinstance(entries, list):
             continue
         for entry in entries:
-            if not isinstance(entry, Mapping):
-                continue
-            start, end, weight = entry.get("start"), entry.get("end"), entry.get("weight", 0.0)
-            if isinstance(start, bool) or not isinstance(start, int) or not isinstance(end, int):
-                continue
-            if 0 <= start < end <= length:
-                out.append((start, end, float(weight) if isinstance(weight, int | float) else 0.0))
+            span = evidence_span(entry, length)
+            if span is not None:
+                out.append(span)
     return out
 
 

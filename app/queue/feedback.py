@@ -19,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.labels import article_context
+from app.labels import BINARY_HEADS, article_context
 from app.queue.store import (
     ITEM_STATUSES,
     QUEUE_NAMES,
@@ -32,7 +32,6 @@ from app.queue.store import (
 )
 
 FEEDBACK_SCHEMA: Final = "threadguard.feedback/1"
-BINARY_HEADS: Final = ("hate", "toxic", "conspiracy")
 # The queues whose reason names a head that approve and reject judge.
 _JUDGED_QUEUES: Final = ("hate", "toxic", "conspiracy", "uncertain")
 

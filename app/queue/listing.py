@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.errors import AppError
-from app.labels import HATE_TARGETS
+from app.labels import BINARY_HEADS, HATE_TARGETS
 from app.queue.excerpt import excerpt, excerpt_windows
 from app.queue.store import (
     ITEM_STATUSES,
@@ -31,7 +31,6 @@ from app.queue.store import (
 )
 
 MAX_PAGE: Final = 200
-BINARY_HEADS: Final = ("hate", "toxic", "conspiracy")
 Order = Literal["priority", "newest", "oldest"]
 # The longest search string: a LIKE over comment text costs a scan, so keep it a phrase.
 SEARCH_MAX_CHARS: Final = 200

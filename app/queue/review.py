@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from app.auth import ApiKey, Role
 from app.errors import AppError
+from app.labels import BINARY_HEADS as BINARY_HEADS
 from app.labels import HATE_TARGETS, REPLY_LABELS, STANCE_LABELS
 
 # The queue's whole reading side stays importable from here (the API, CLI and tests use it).
@@ -59,7 +60,6 @@ from app.queue.store import (
     write_transaction,
 )
 
-BINARY_HEADS: Final = ("hate", "toxic", "conspiracy")
 Action = Literal["approve", "reject", "escalate", "label", "reopen"]
 STATUS_AFTER: Final[Mapping[str, str | None]] = {
     "approve": "approved",
