@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from app.domain import Article, Paragraph, Thread, ThreadWarning
 from app.errors import ParseError
 from app.threads.dates import parse_date
@@ -26,7 +24,9 @@ from app.threads.htmlutil import (
     HtmlPage,
     class_tokens,
     element_text,
+    has_class_xpath,
     parse_with,
+    xpath_elements,
 )
 from app.threads.options import ParseOptions
 from app.threads.tree import RawComment, build_thread
@@ -36,11 +36,8 @@ FORMAT = "hackernews"
 _SITE = "https://news.ycombinator.com/"
 _PIXELS_PER_LEVEL = 40
 _GONE = frozenset({"[deleted]", "[flagged]", "[dead]", "[flagged] [dead]"})
-_TREE_XPATH = "//table[contains(concat(' ', normalize-space(@class), ' '), ' comment-tree ')]"
-_ROW_XPATH = (
-    ".//tr[contains(concat(' ', normalize-space(@class), ' '), ' athing ')"
-    " and contains(concat(' ', normalize-space(@class), ' '), ' comtr ')]"
-)
+_TREE_XPATH = f"//table[{has_class_xpath('comment-tree')}]"
+_ROW_XPATH = f".//tr[{has_class_xpath('athing')} and {has_class_xpath('comtr')}]"
 _NOT_FOUND = (
     "no Hacker News comment tree found (looked for table.comment-tree holding tr.athing.comtr rows)"
 )
@@ -57,10 +54,10 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     """
     if "hackernews" not in page.markers:
         return None
-    trees = _elements(page.root, _TREE_XPATH)
+    trees = xpath_elements(page.root, _TREE_XPATH)
     if not trees:
         return None
-    rows = [row for tree in trees for row in _elements(tree, _ROW_XPATH)]
+    rows = [row for tree in trees for row in xpath_elements(tree, _ROW_XPATH)]
     if not rows:
         raise ParseError(
             "Hacker News comment tree is empty: table.comment-tree has no tr.athing.comtr "
@@ -180,11 +177,6 @@ def _age_moment(age: Element) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment
-
-
-def _elements(root: Element, path: str) -> list[Element]:
-    found = root.xpath(path)
-    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
 
 
 def _first(root: Element, tag: str, token: str) -> Element | None:

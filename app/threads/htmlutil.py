@@ -288,6 +288,17 @@ def strip_says(name: str) -> str | None:
     return clean_author(name)[0]
 
 
+def has_class_xpath(name: str) -> str:
+    """The XPath test for "the class attribute holds the token `name`"."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+def xpath_elements(root: Element, path: str) -> list[Element]:
+    """The elements `path` selects under `root` (an XPath may also give strings)."""
+    found = root.xpath(path)
+    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
+
+
 def class_tokens(element: Element) -> list[str]:
     """The element's class names."""
     value = element.get("class")

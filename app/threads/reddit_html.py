@@ -18,7 +18,15 @@ from dataclasses import replace
 from app.domain import Article, Paragraph, Thread
 from app.errors import ParseError
 from app.threads.dates import parse_date
-from app.threads.htmlutil import Element, HtmlPage, element_text, extract_article, parse_with
+from app.threads.htmlutil import (
+    Element,
+    HtmlPage,
+    element_text,
+    extract_article,
+    has_class_xpath,
+    parse_with,
+    xpath_elements,
+)
 from app.threads.options import ParseOptions
 from app.threads.tree import RawComment, build_thread
 
@@ -28,16 +36,12 @@ _SITE = "https://www.reddit.com"
 _GONE = frozenset({"[deleted]", "[removed]"})
 
 
-def _has_class(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-
-
 # Every other page pays for this test, so it asks only whether an attribute exists (cheap
 # in C); the classes are checked on the few divs that have it.
 _CANDIDATES = "//div[@data-fullname or @data-type='comment']"
-_POST = f"//div[{_has_class('thing')} and {_has_class('link')}]"
-_ENTRY = f"./div[{_has_class('entry')}]"
-_TEXT = f".//div[{_has_class('md')}]"
+_POST = f"//div[{has_class_xpath('thing')} and {has_class_xpath('link')}]"
+_ENTRY = f"./div[{has_class_xpath('entry')}]"
+_TEXT = f".//div[{has_class_xpath('md')}]"
 _NOT_FOUND = "no old Reddit comments found (looked for div.thing.comment with data-fullname)"
 
 
@@ -49,17 +53,11 @@ def from_tree(page: HtmlPage, options: ParseOptions) -> Thread | None:
     """
     if FORMAT not in page.markers:
         return None
-    found = page.root.xpath(_CANDIDATES)
-    things = (
-        [
-            e
-            for e in found
-            if isinstance(e, Element)
-            and {"thing", "comment"} <= set((e.get("class") or "").split())
-        ]
-        if isinstance(found, list)
-        else []
-    )
+    things = [
+        e
+        for e in xpath_elements(page.root, _CANDIDATES)
+        if {"thing", "comment"} <= set((e.get("class") or "").split())
+    ]
     if not things:
         return None
     ids = {id(thing): _comment_id(thing) for thing in things}
@@ -89,14 +87,13 @@ def _record(thing: Element, ids: dict[int, str], page: HtmlPage) -> RawComment:
         if id(ancestor) in ids:
             parent = ids[id(ancestor)]
             break
-    entries = thing.xpath(_ENTRY)
-    entry = entries[0] if isinstance(entries, list) and entries else None
+    entry = next(iter(xpath_elements(thing, _ENTRY)), None)
     text = ""
     posted_at = None
     date_text: str | None = None
-    if isinstance(entry, Element):
-        bodies = entry.xpath(_TEXT)
-        if isinstance(bodies, list) and bodies and isinstance(bodies[0], Element):
+    if entry is not None:
+        bodies = xpath_elements(entry, _TEXT)
+        if bodies:
             text = element_text(bodies[0])
         moment = next(entry.iter("time"), None)
         if moment is not None:
@@ -126,15 +123,14 @@ def _article(page: HtmlPage) -> Article:
     # The page's own reading of its article, with the post's title and self text when the
     # post is on the page (old Reddit's <h1> is the subreddit's name).
     article = extract_article(page)
-    found = page.root.xpath(_POST)
-    posts = [e for e in found if isinstance(e, Element)] if isinstance(found, list) else []
+    posts = xpath_elements(page.root, _POST)
     if not posts:
         return article
-    titles = posts[0].xpath(f".//a[{_has_class('title')}]")
-    if isinstance(titles, list) and titles and isinstance(titles[0], Element):
+    titles = xpath_elements(posts[0], f".//a[{has_class_xpath('title')}]")
+    if titles:
         article = replace(article, title=element_text(titles[0]) or article.title)
-    bodies = posts[0].xpath(_TEXT)
-    if isinstance(bodies, list) and bodies and isinstance(bodies[0], Element):
+    bodies = xpath_elements(posts[0], _TEXT)
+    if bodies:
         text = element_text(bodies[0])
         paragraphs = tuple(Paragraph(part) for part in text.split("\n\n") if part.strip())
         article = replace(article, paragraphs=paragraphs)

@@ -12,21 +12,15 @@ text ``div.epoch-comment-content`` without the moderation plugin's "Report" link
 from __future__ import annotations
 
 from app.threads.dates import parse_date
-from app.threads.htmlutil import Element, HtmlPage, element_text
+from app.threads.htmlutil import Element, HtmlPage, element_text, has_class_xpath, xpath_elements
 from app.threads.tree import RawComment
 
-
-def _has_class(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-
-
-_COMMENTS = f"//div[@data-comment-id][article[{_has_class('epoch-single-comment')}]]"
-_BODY = f"./article[{_has_class('epoch-single-comment')}]"
+_COMMENTS = f"//div[@data-comment-id][article[{has_class_xpath('epoch-single-comment')}]]"
+_BODY = f"./article[{has_class_xpath('epoch-single-comment')}]"
 
 
 def _first(element: Element, path: str) -> Element | None:
-    found = element.xpath(path)
-    return found[0] if isinstance(found, list) and found and isinstance(found[0], Element) else None
+    return next(iter(xpath_elements(element, path)), None)
 
 
 def _not_content(element: Element) -> bool:
@@ -35,8 +29,7 @@ def _not_content(element: Element) -> bool:
 
 def epoch_comments(page: HtmlPage) -> list[RawComment]:
     """The page's Epoch comments in document order; empty when Epoch did not render any."""
-    found = page.root.xpath(_COMMENTS)
-    blocks = [e for e in found if isinstance(e, Element)] if isinstance(found, list) else []
+    blocks = xpath_elements(page.root, _COMMENTS)
     ids = {
         id(block): block.get("id") or f"comment-{block.get('data-comment-id')}" for block in blocks
     }
@@ -46,8 +39,8 @@ def epoch_comments(page: HtmlPage) -> list[RawComment]:
         body = _first(block, _BODY)
         if body is None:  # pragma: no cover - the XPath asks for the article
             continue
-        author_box = _first(body, f".//div[{_has_class('epoch-comment-author')}]")
-        link = _first(body, f".//a[{_has_class('epoch-author-link')}]")
+        author_box = _first(body, f".//div[{has_class_xpath('epoch-comment-author')}]")
+        link = _first(body, f".//a[{has_class_xpath('epoch-author-link')}]")
         author = element_text(link) if link is not None else None
         if not author and author_box is not None:
             # No site given: the name is the box's own text before the "·" divider.
@@ -58,8 +51,8 @@ def epoch_comments(page: HtmlPage) -> list[RawComment]:
                 author = author or (child.tail or "").strip() or None
         moment = _first(body, ".//time")
         date_text = element_text(moment) if moment is not None else None
-        permalink = _first(body, f".//a[{_has_class('epoch-comment-link')}]")
-        content = _first(body, f".//div[{_has_class('epoch-comment-content')}]")
+        permalink = _first(body, f".//a[{has_class_xpath('epoch-comment-link')}]")
+        content = _first(body, f".//div[{has_class_xpath('epoch-comment-content')}]")
         records.append(
             RawComment(
                 comment_id=ids[id(block)],
