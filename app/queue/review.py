@@ -415,13 +415,15 @@ def decide(
     reason: str | None = None,
     note: str | None = None,
     queue: str | None = None,
+    queue_if_in: bool = False,
 ) -> dict[str, Any]:
     """Append one decision and move the case to its new status in every queue it is in;
     the decision as stored.
 
     `queue` is the queue the moderator decided from: a reject confirms that reason's head
     (an approve clears every head the case was flagged for). Without it, the case's most
-    urgent reason's queue is recorded.
+    urgent reason's queue is recorded, as it is with `queue_if_in` when the case is not in
+    `queue` (a bulk selection may span queues).
 
     Raises:
         ItemNotFound: no item has this id.
@@ -468,6 +470,8 @@ def decide(
                 sa.select(item_reasons.c.queue).where(item_reasons.c.item_id == item_id)
             ).scalars()
         )
+        if queue is not None and queue not in in_queues and queue_if_in:
+            queue = None
         if queue is not None and queue not in in_queues:
             raise InvalidDecision(
                 f"item {item_id} is not in the {queue} queue (it is in "
@@ -592,9 +596,8 @@ def decide_many(
                 note=note,
                 # A selection may span queues: each case is judged from the listed queue
                 # when it is in it, else from its own most urgent reason.
-                queue=queue
-                if queue is not None and _in_queue(engine, one.item_id, queue)
-                else None,
+                queue=queue,
+                queue_if_in=True,
             )
         except StaleDecision as exc:
             out.append(_failed(one.item_id, exc) | {"current": exc.current})
@@ -607,15 +610,3 @@ def decide_many(
 
 def _failed(item_id: int, exc: AppError) -> dict[str, Any]:
     return {"item_id": item_id, "ok": False, "error": exc.code, "message": exc.message}
-
-
-def _in_queue(engine: Engine, item_id: int, queue: str) -> bool:
-    with database_errors(engine), engine.connect() as connection:
-        return (
-            connection.execute(
-                sa.select(item_reasons.c.item_id).where(
-                    item_reasons.c.item_id == item_id, item_reasons.c.queue == queue
-                )
-            ).first()
-            is not None
-        )
