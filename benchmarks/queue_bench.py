@@ -60,7 +60,7 @@ from app.features import thread_frame  # noqa: E402
 from app.heads import HATE_TARGETS  # noqa: E402
 from app.policy import Policy, load_policy, route  # noqa: E402
 from app.queue import store  # noqa: E402
-from app.queue.ingest import clean_scores, ingest_thread  # noqa: E402
+from app.queue.ingest import clean_scores, ingest_thread, route_probability  # noqa: E402
 from app.queue.keys import SqlKeyStore  # noqa: E402
 from app.queue.review import Filters, get_item, list_items  # noqa: E402
 from app.registry import LoadedModel, default_model_dir, load_current  # noqa: E402
@@ -411,7 +411,7 @@ def synthetic_rows(
                         "queue": top.queue,
                         "head": top.head,
                         "priority": top.priority,
-                        "probability": _probability(scores, top),
+                        "probability": route_probability(scores, top),
                         "reason": top.reason,
                         "flags": "," + ",".join(flags) + "," if flags else "",
                         "hate_target": scores["hate_target"],
@@ -430,7 +430,7 @@ def synthetic_rows(
                             "queue": r.queue,
                             "head": r.head,
                             "priority": r.priority,
-                            "probability": _probability(scores, r),
+                            "probability": route_probability(scores, r),
                             "reason": r.reason,
                             "status": status,
                             "from_item_id": None,
@@ -456,12 +456,6 @@ def synthetic_rows(
                         }
                     )
         yield batch
-
-
-def _probability(scores: dict[str, Any], r: Any) -> float:
-    if r.head is not None:
-        return float(scores[r.head])
-    return max(float(scores[h]) for h in ("hate", "toxic", "conspiracy"))
 
 
 SERIAL_COLUMNS = (

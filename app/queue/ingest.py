@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from app.domain import Comment, Thread
 from app.errors import AppError
 from app.features import article_context, thread_frame, topic_of
+from app.labels import BINARY_HEADS
 from app.policy import Policy, Route, ScoreRowError, flagged_heads, route
 from app.queue.store import (
     comments,
@@ -52,7 +53,6 @@ SOURCE_MAX_CHARS: Final = 500
 COMMENT_ID_MAX_CHARS: Final = 200
 # A caller's own scores need these, as probabilities (the router checks their range).
 REQUIRED_SCORES: Final = ("hate", "toxic", "conspiracy")
-_FLAG_HEADS: Final = ("hate", "toxic", "conspiracy")
 
 
 class IngestError(AppError):
@@ -943,7 +943,7 @@ def _case(
         "queue": top.queue,
         "head": top.head,
         "priority": top.priority,
-        "probability": _route_probability(scores, top),
+        "probability": route_probability(scores, top),
         "reason": top.reason,
         "flags": "," + ",".join(flags) + "," if flags else "",
         "hate_target": scores.get("hate_target") if "hate" in flags else None,
@@ -959,7 +959,7 @@ def _case(
             "queue": r.queue,
             "head": r.head,
             "priority": r.priority,
-            "probability": _route_probability(scores, r),
+            "probability": route_probability(scores, r),
             "reason": r.reason,
             "status": "open",
             "from_item_id": None,
@@ -970,11 +970,12 @@ def _case(
     return case, reasons
 
 
-def _route_probability(scores: Mapping[str, Any], r: Route) -> float | None:
+def route_probability(scores: Mapping[str, Any], r: Route) -> float | None:
+    """The probability a reason shows: its head's, or the highest flag's for a report."""
     if r.head is not None:
         value = scores.get(r.head)
         return float(value) if isinstance(value, int | float) else None
-    values = [scores.get(h) for h in _FLAG_HEADS]
+    values = [scores.get(h) for h in BINARY_HEADS]
     numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     return max(numbers) if numbers else None
 
