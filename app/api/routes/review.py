@@ -202,6 +202,11 @@ def _search(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _kept(q: str | None, author: str | None, thread: str | None) -> dict[str, Any]:
+    """The search and thread filter a list was shown with, carried on by its links and forms."""
+    return {"q": _search(q), "author": _search(author), "thread": _thread_filter(thread)}
+
+
 @router.get("/queues/{queue}")
 def queue_page(
     request: Request,
@@ -228,8 +233,8 @@ def queue_page(
         )
     wanted = status_filter(status)
     chosen = ORDERS.get(order, "priority")
-    text, by_author, thread_id = _search(q), _search(author), _thread_filter(thread)
-    kept: dict[str, Any] = {"q": text, "author": by_author, "thread": thread_id}
+    kept = _kept(q, author, thread)
+    text, by_author, thread_id = kept["q"], kept["author"], kept["thread"]
     page = review.list_items(
         services.engine,
         review.Filters(
@@ -558,11 +563,7 @@ def bulk_decide(
         return forbidden(CSRF_MESSAGE)
     here = queue if queue in QUEUE_NAMES else "hate"
     status_filter(status)
-    kept: dict[str, Any] = {
-        "q": _search(q),
-        "author": _search(author),
-        "thread": _thread_filter(thread),
-    }
+    kept = _kept(q, author, thread)
     back = {"status": status, "order": ORDERS.get(order, "priority"), **kept}
     if not item:
         return RedirectResponse(queue_url(here, **back), status_code=303)
